@@ -1,0 +1,809 @@
+"""SoftmaxSGDClassifier: multinomial logistic regression trained by minibatch SGD."""
+
+import copy
+import math
+import time
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils import check_random_state, compute_class_weight, gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    validate_data,
+)
+
+from sksoftmax._loss import _loss_and_raw_gradient, log_softmax
+from sksoftmax._optim import (
+    SGDOptimizer,
+    auto_step_sizes,
+    make_penalty,
+    make_schedule,
+)
+
+# batch_size="auto" uses min(AUTO_BATCH_SIZE, n_samples); see the benchmarks page.
+AUTO_BATCH_SIZE = 256
+
+
+@contextmanager
+def _state_restored_on_error(estimator):
+    """Put back every attribute of ``estimator`` if the block raises."""
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+
+
+class _TrainingState:
+    """What one fit or partial_fit call trains: the full-softmax parameters,
+    the optimizer and its running averages.
+
+    For two classes row 0 of ``coef`` and ``intercept`` is pinned at zero, so the
+    model is binary logistic regression on ``coef[1]`` (the published ``coef_``)
+    and its penalty matches LogisticRegression's.
+    """
+
+    def __init__(self, coef, intercept, optimizer, penalty, average_start):
+        self.coef = coef
+        self.intercept = intercept
+        self.optimizer = optimizer
+        self.penalty = penalty
+        self.average_start = average_start
+        self.n_averaged = 0
+        self.average_coef = np.zeros_like(coef) if average_start is not None else None
+        self.average_intercept = (
+            None if average_start is None or intercept is None else np.zeros_like(intercept)
+        )
+
+    @property
+    def params(self):
+        return [self.coef] if self.intercept is None else [self.coef, self.intercept]
+
+    def model(self):
+        """The weights to predict with: averaged ones once averaging started."""
+        if self.n_averaged:
+            return self.average_coef, self.average_intercept
+        return self.coef, self.intercept
+
+    def accumulate_average(self, t):
+        if self.average_start is None or t < self.average_start:
+            return
+        self.n_averaged += 1
+        # Running mean: avg += (w - avg) / k, exact for k = 1.
+        fraction = self.coef.dtype.type(1.0 / self.n_averaged)
+        self.average_coef += fraction * (self.coef - self.average_coef)
+        if self.intercept is not None:
+            self.average_intercept += fraction * (self.intercept - self.average_intercept)
+
+
+class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
+    """Multinomial logistic (softmax) regression trained by minibatch SGD.
+
+    Minimises the weighted cross-entropy of the softmax of ``X @ coef.T +
+    intercept`` plus a penalty, by stochastic gradient descent over shuffled
+    minibatches (see :func:`sksoftmax.softmax_loss` for the objective)::
+
+        sum_i s_i * CE(y_i, softmax(x_i W^T + b)) / sum_i s_i + alpha * R(W)
+
+    Unlike :class:`~sklearn.linear_model.SGDClassifier` (one-vs-rest), the class
+    probabilities come from one softmax; unlike
+    :class:`~sklearn.linear_model.LogisticRegression` it supports
+    :meth:`partial_fit` and scales to data seen once, in minibatches.
+
+    Parameters
+    ----------
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        ``R(W)``: ``||W||^2 / 2``, ``||W||_1``, or
+        ``l1_ratio ||W||_1 + (1 - l1_ratio) ||W||^2 / 2``. L1 is applied as a
+        proximal step and yields exact zeros.
+    alpha : float, default=1e-4
+        Regularisation strength. With ``penalty="l2"`` it matches
+        LogisticRegression's ``C = 1 / (alpha * n_samples)``.
+    l1_ratio : float, default=0.15
+        The L1 share for ``penalty="elasticnet"``.
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the data) in :meth:`fit`.
+    tol : float or None, default=1e-3
+        Training stops (or, with ``learning_rate="adaptive"``, the step shrinks)
+        when the epoch objective (validation loss with ``early_stopping``) has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs. None: run
+        ``max_iter`` epochs.
+    shuffle : bool, default=True
+        Whether to reshuffle the rows before each epoch.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+    random_state : int, RandomState instance or None, default=None
+        Seeds shuffling and the validation split. An int gives bit-identical
+        models for identical data.
+    learning_rate : {"adaptive", "constant", "optimal", "invscaling", "cosine"}, \
+            default="adaptive"
+        The schedule, with ``t`` the number of updates so far:
+
+        - "adaptive": ``eta0``, divided by 5 whenever the objective stalls
+          (as in SGDClassifier); training stops when it falls under 1e-6.
+        - "constant": ``eta0``.
+        - "optimal": ``eta0 / (1 + alpha * eta0 * t)`` (Bottou).
+        - "invscaling": ``eta0 / (t + 1) ** power_t``.
+        - "cosine": cosine decay from ``eta0`` to 0 over ``max_iter`` epochs.
+    eta0 : float or "auto", default="auto"
+        Initial step size. "auto" derives it from the data: the inverse of
+        the expected smoothness of a minibatch (from the curvature of the
+        softmax loss and the row norms of ``X``), so that training is stable
+        on unscaled data and fast on scaled data.
+    power_t : float, default=0.5
+        Exponent of "invscaling".
+    momentum : float, default=0.0
+        Heavy-ball momentum, in [0, 1).
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum when ``momentum > 0``.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data, stop
+        when its log-loss has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, and keep the weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of the data held out with ``early_stopping``.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping (or shrinking the step).
+    class_weight : dict, "balanced" or None, default=None
+        Weights ``{label: weight}`` multiplied into ``sample_weight``;
+        "balanced" uses ``n_samples / (n_classes * np.bincount(y))``.
+    warm_start : bool, default=False
+        Start :meth:`fit` from the previous solution.
+    average : bool or int, default=False
+        Averaged SGD: predict with the running mean of the weights, from the
+        first update (True) or once ``t`` reaches the given count.
+    batch_size : int or "auto", default="auto"
+        Rows per minibatch; "auto" is ``min(256, n_samples)``. Data sets no
+        larger than a batch are trained by full-batch gradient descent.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights; one row for two classes, as LogisticRegression.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts (zeros when ``fit_intercept=False``).
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :meth:`fit`, when ``X`` has string column
+        names.
+    n_iter_ : int
+        Epochs run by the last :meth:`fit`, or by all :meth:`partial_fit` calls.
+    t_ : int
+        Number of minibatch updates done.
+    loss_curve_ : list of float
+        The training objective (data term averaged over the epoch's minibatches,
+        plus the penalty) after each epoch.
+    validation_loss_curve_ : list of float
+        Validation log-loss after each epoch (``early_stopping=True`` only).
+    validation_scores_ : list of float
+        Validation accuracy after each epoch (``early_stopping=True`` only).
+    best_loss_ : float
+        The best validation log-loss (``early_stopping``) or training objective.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : Batch solvers for the same model.
+    sklearn.linear_model.SGDClassifier : One-vs-rest linear models trained by SGD.
+    sksoftmax.softmax_loss : The objective and its gradient.
+
+    Notes
+    -----
+    For two classes the model is binary logistic regression: ``coef_`` is the
+    difference of the two softmax rows, the first row being held at zero.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sksoftmax import SoftmaxSGDClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), SoftmaxSGDClassifier(random_state=0))
+    >>> clf.fit(X, y).score(X, y) > 0.95
+    True
+    >>> clf.predict_proba(X[:1]).sum().round(6)
+    np.float64(1.0)
+    """
+
+    _parameter_constraints = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "learning_rate": [
+            StrOptions({"adaptive", "constant", "optimal", "invscaling", "cosine"})
+        ],
+        "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="left"), "boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        random_state=None,
+        learning_rate="adaptive",
+        eta0="auto",
+        power_t=0.5,
+        momentum=0.0,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+        batch_size="auto",
+    ):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+        self.batch_size = batch_size
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model by minibatch SGD over up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        coef_init : ndarray of shape (n_classes, n_features), default=None
+            Initial weights ((1, n_features) for two classes).
+        intercept_init : ndarray of shape (n_classes,), default=None
+            Initial intercepts ((1,) for two classes).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, multiplied by ``class_weight``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        with _state_restored_on_error(self):
+            X, y_encoded, classes, sample_weight = self._validate_training_data(
+                X, y, sample_weight, reset=True
+            )
+            if self.class_weight is not None:
+                sample_weight = sample_weight * compute_class_weight(
+                    self.class_weight, classes=classes, y=classes[y_encoded]
+                ).astype(X.dtype)[y_encoded]
+            self._check_weighted_classes(y_encoded, sample_weight, classes)
+            warm = self.warm_start and hasattr(self, "coef_")
+            if warm and not np.array_equal(self.classes_, classes):
+                raise ValueError(
+                    f"warm_start needs the classes of the previous fit, "
+                    f"{self.classes_.tolist()}; got {classes.tolist()}."
+                )
+            if coef_init is not None or intercept_init is not None:
+                coef, intercept = self._initial_params(
+                    coef_init, intercept_init, len(classes), X.shape[1], X.dtype
+                )
+            elif warm:
+                coef, intercept = self._full_params(X.dtype)
+            else:
+                coef, intercept = self._initial_params(
+                    None, None, len(classes), X.shape[1], X.dtype
+                )
+
+            rng = check_random_state(self.random_state)
+            train_rows, validation_rows = self._split_validation(
+                y_encoded, sample_weight, len(classes), rng
+            )
+            state = self._new_training_state(
+                X, sample_weight, train_rows, coef, intercept, total_epochs=self.max_iter
+            )
+            result = self._run_epochs(
+                X, y_encoded, sample_weight, state, rng, train_rows, validation_rows,
+                max_epochs=self.max_iter, t=0, check_convergence=True,
+            )
+            self.classes_ = classes
+            self.t_ = result["t"]
+            self.n_iter_ = result["n_epochs"]
+            self.loss_curve_ = result["loss_curve"]
+            self.best_loss_ = result["best_loss"]
+            if self.early_stopping:
+                self.validation_loss_curve_ = result["validation_loss_curve"]
+                self.validation_scores_ = result["validation_scores"]
+            else:
+                for name in ("validation_loss_curve_", "validation_scores_"):
+                    self.__dict__.pop(name, None)
+            self._training_state = state
+            self._publish(*result["model"])
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch of minibatch SGD over ``(X, y)``, continuing training.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its labels.
+        classes : array-like of shape (n_classes,), default=None
+            All classes the stream can hold: required on the first call,
+            optional (and checked) afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, multiplied by ``class_weight`` (a dict;
+            "balanced" needs the whole data and is refused here).
+
+        Returns
+        -------
+        self : object
+            The updated estimator. If this call raises, the estimator is left
+            exactly as it was.
+        """
+        with _state_restored_on_error(self):
+            first_call = not hasattr(self, "classes_")
+            if first_call and classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            if isinstance(self.class_weight, str):
+                raise ValueError(
+                    "class_weight='balanced' needs the class counts of the whole "
+                    "data, which partial_fit does not see; pass a dict computed "
+                    "with sklearn.utils.compute_class_weight instead."
+                )
+            if classes is not None:
+                all_classes = unique_labels(classes)
+                if not first_call and not np.array_equal(self.classes_, all_classes):
+                    raise ValueError(
+                        f"classes={all_classes.tolist()} differs from the classes of "
+                        f"earlier calls to partial_fit, {self.classes_.tolist()}."
+                    )
+            else:
+                all_classes = self.classes_
+            if len(all_classes) < 2:
+                raise ValueError(
+                    f"partial_fit needs at least 2 classes; got {all_classes.tolist()}."
+                )
+            X, y, sample_weight = self._validate_X_y_weight(
+                X, y, sample_weight, reset=first_call
+            )
+            unseen = y[~np.isin(y, all_classes)]
+            if unseen.size:
+                raise ValueError(
+                    f"y holds labels not in classes {all_classes.tolist()}: "
+                    f"{np.unique(unseen).tolist()}."
+                )
+            y_encoded = np.searchsorted(all_classes, y)
+            if isinstance(self.class_weight, dict):
+                sample_weight = sample_weight * compute_class_weight(
+                    self.class_weight, classes=all_classes, y=y
+                ).astype(X.dtype)[y_encoded]
+            if not first_call and self.coef_.dtype != X.dtype:
+                X = X.astype(self.coef_.dtype)
+                sample_weight = sample_weight.astype(self.coef_.dtype)
+
+            rows = np.arange(X.shape[0])
+            if first_call:
+                coef, intercept = self._initial_params(
+                    None, None, len(all_classes), X.shape[1], X.dtype
+                )
+                state = self._new_training_state(
+                    X, sample_weight, rows, coef, intercept, total_epochs=self.max_iter
+                )
+                t, n_epochs, loss_curve = 0, 0, []
+            else:
+                state = copy.deepcopy(self._training_state)
+                t, n_epochs, loss_curve = self.t_, self.n_iter_, list(self.loss_curve_)
+            rng = check_random_state(self.random_state)
+            result = self._run_epochs(
+                X, y_encoded, sample_weight, state, rng, rows, None,
+                max_epochs=1, t=t, check_convergence=False,
+            )
+            self.classes_ = all_classes
+            self.t_ = result["t"]
+            self.n_iter_ = n_epochs + result["n_epochs"]
+            self.loss_curve_ = loss_curve + result["loss_curve"]
+            self.best_loss_ = min(self.loss_curve_)
+            self._training_state = state
+            self._publish(*result["model"])
+        return self
+
+    # ------------------------------------------------------------- predict
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities, computed by a stable log-softmax.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        raw_prediction = self.decision_function(X)
+        if raw_prediction.ndim == 1:
+            # Two classes: softmax([0, z]) is [1 - sigmoid(z), sigmoid(z)].
+            raw_prediction = np.column_stack(
+                [np.zeros_like(raw_prediction), raw_prediction]
+            )
+        return log_softmax(raw_prediction, out=raw_prediction)
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of :meth:`decision_function`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to one; columns follow ``classes_``.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # ------------------------------------------------------------ helpers
+
+    def _validate_X_y_weight(self, X, y, sample_weight, *, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            reset=reset,
+        )
+        check_classification_targets(y)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        return X, y, sample_weight
+
+    def _validate_training_data(self, X, y, sample_weight, *, reset):
+        X, y, sample_weight = self._validate_X_y_weight(X, y, sample_weight, reset=reset)
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {classes[0]!r}."
+            )
+        return X, y_encoded.astype(np.intp, copy=False), classes, sample_weight
+
+    @staticmethod
+    def _check_weighted_classes(y_encoded, sample_weight, classes):
+        weighted = np.unique(y_encoded[sample_weight > 0])
+        if len(weighted) < 2:
+            raise ValueError(
+                "sample_weight (times class_weight) leaves positive weight on "
+                f"fewer than 2 classes: {classes[weighted].tolist()}; at least 2 "
+                "classes must carry weight."
+            )
+
+    def _initial_params(self, coef_init, intercept_init, n_classes, n_features, dtype):
+        """Full-softmax parameters from user initial values (or zeros)."""
+        n_rows = 1 if n_classes == 2 else n_classes
+        coef = np.zeros((n_classes, n_features), dtype=dtype)
+        intercept = np.zeros(n_classes, dtype=dtype) if self.fit_intercept else None
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=dtype)
+            if coef_init.shape != (n_rows, n_features):
+                raise ValueError(
+                    f"coef_init must have shape {(n_rows, n_features)}; "
+                    f"got {coef_init.shape}."
+                )
+            coef[-n_rows:] = coef_init
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=dtype).reshape(-1)
+            if intercept_init.shape != (n_rows,):
+                raise ValueError(
+                    f"intercept_init must have shape ({n_rows},); "
+                    f"got {intercept_init.shape}."
+                )
+            if intercept is not None:
+                intercept[-n_rows:] = intercept_init
+        return coef, intercept
+
+    def _full_params(self, dtype):
+        """Full-softmax copies of the published ``coef_`` and ``intercept_``."""
+        return self._initial_params(
+            self.coef_, self.intercept_ if self.fit_intercept else None,
+            len(self.classes_), self.coef_.shape[1], dtype,
+        )
+
+    def _publish(self, coef, intercept):
+        if coef.shape[0] == 2:
+            coef, intercept = coef[1:], None if intercept is None else intercept[1:]
+        self.coef_ = coef.copy()
+        self.intercept_ = (
+            np.zeros(coef.shape[0], dtype=coef.dtype) if intercept is None else intercept.copy()
+        )
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return max(1, min(AUTO_BATCH_SIZE, n_samples))
+        return self.batch_size
+
+    def _new_training_state(self, X, sample_weight, rows, coef, intercept, *, total_epochs):
+        n_rows = len(rows)
+        batch_size = self._batch_size(n_rows)
+        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
+        if self.eta0 == "auto":
+            # Held-out rows get zero weight rather than a copy of X.
+            training_weight = np.zeros_like(sample_weight)
+            training_weight[rows] = sample_weight[rows]
+            eta0, intercept_scale = auto_step_sizes(
+                X, training_weight, self.fit_intercept, batch_size, penalty.l2,
+                n_samples=n_rows,
+            )
+        else:
+            eta0, intercept_scale = float(self.eta0), 1.0
+        steps_per_epoch = math.ceil(n_rows / batch_size)
+        schedule = make_schedule(
+            self.learning_rate, eta0, alpha=self.alpha, power_t=self.power_t,
+            total_steps=total_epochs * steps_per_epoch,
+        )
+        params = [coef] if intercept is None else [coef, intercept]
+        optimizer = SGDOptimizer(
+            params, schedule, momentum=self.momentum, nesterov=self.nesterovs_momentum,
+            step_scales=[1.0, intercept_scale][: len(params)],
+        )
+        if self.average is True:
+            average_start = 1
+        elif self.average:
+            average_start = int(self.average)
+        else:
+            average_start = None
+        return _TrainingState(coef, intercept, optimizer, penalty, average_start)
+
+    def _split_validation(self, y_encoded, sample_weight, n_classes, rng):
+        rows = np.arange(len(y_encoded))
+        if not self.early_stopping:
+            return rows, None
+        n_validation = math.ceil(self.validation_fraction * len(rows))
+        if n_validation < n_classes or len(rows) - n_validation < n_classes:
+            raise ValueError(
+                f"early_stopping holds out validation_fraction={self.validation_fraction} "
+                f"of {len(rows)} samples ({n_validation} rows), which cannot hold "
+                f"each of the {n_classes} classes in both the training and the "
+                "validation part; use more data, another validation_fraction, or "
+                "early_stopping=False."
+            )
+        splitter = StratifiedShuffleSplit(
+            test_size=self.validation_fraction, random_state=rng.randint(2**31 - 1)
+        )
+        try:
+            train_rows, validation_rows = next(splitter.split(rows, y_encoded))
+        except ValueError as error:
+            raise ValueError(
+                f"early_stopping could not split the data into stratified training "
+                f"and validation parts: {error}"
+            ) from error
+        return np.sort(train_rows), np.sort(validation_rows)
+
+    def _run_epochs(
+        self, X, y_encoded, sample_weight, state, rng, train_rows, validation_rows,
+        *, max_epochs, t, check_convergence,
+    ):
+        """The epoch loop: shuffle, minibatch gradient, update, bookkeeping."""
+        n_rows = len(train_rows)
+        batch_size = self._batch_size(n_rows)
+        n_classes, n_features = state.coef.shape
+        binary = n_classes == 2
+        dense = not sparse.issparse(X)
+        # Preallocated work arrays: gathered rows, logits and the weight gradient.
+        X_buffer = np.empty((batch_size, n_features), dtype=X.dtype) if dense else None
+        raw_buffer = np.empty((batch_size, n_classes), dtype=X.dtype)
+        grad_coef = np.empty_like(state.coef)
+        unit_weights = bool(np.all(sample_weight == 1))
+        train_weight_sum = float(sample_weight[train_rows].sum())
+        contiguous = not self.shuffle and n_rows == X.shape[0]
+
+        loss_curve, validation_loss_curve, validation_scores = [], [], []
+        best_loss, best_model, n_no_improvement = np.inf, None, 0
+        n_epochs = 0
+        converged = not check_convergence or self.tol is None
+        start_time = time.perf_counter()
+        for epoch in range(max_epochs):
+            order = rng.permutation(train_rows) if self.shuffle else train_rows
+            epoch_loss = 0.0
+            last_good = [p.copy() for p in state.params]
+            diverged = False
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for batch in gen_batches(n_rows, batch_size):
+                    if contiguous:
+                        X_batch = X[batch]
+                        batch_rows = batch
+                    else:
+                        batch_rows = order[batch]
+                        if dense:
+                            X_batch = np.take(
+                                X, batch_rows, axis=0, out=X_buffer[: len(batch_rows)]
+                            )
+                        else:
+                            X_batch = X[batch_rows]
+                    y_batch = y_encoded[batch_rows]
+                    weight_batch = None if unit_weights else sample_weight[batch_rows]
+                    batch_weight = (
+                        float(len(y_batch)) if unit_weights else float(weight_batch.sum())
+                    )
+                    if batch_weight <= 0:
+                        continue  # zero-weight rows carry no gradient
+                    raw = raw_buffer[: len(y_batch)]
+                    if dense:
+                        np.matmul(X_batch, state.coef.T, out=raw)
+                    else:
+                        raw[...] = X_batch @ state.coef.T
+                    if state.intercept is not None:
+                        raw += state.intercept
+                    batch_loss = _loss_and_raw_gradient(raw, y_batch, weight_batch, batch_weight)
+                    if not math.isfinite(batch_loss):
+                        diverged = True
+                        break
+                    epoch_loss += batch_loss * batch_weight
+                    if dense:
+                        np.matmul(raw.T, X_batch, out=grad_coef)
+                    else:
+                        grad_coef[...] = (X_batch.T @ raw).T
+                    state.penalty.add_gradient(grad_coef, state.coef)
+                    grads = [grad_coef]
+                    if state.intercept is not None:
+                        grads.append(raw.sum(axis=0))
+                    if binary:
+                        # Row 0 stays pinned at zero: binary logistic regression.
+                        for grad in grads:
+                            grad[0] = 0
+                    eta = state.optimizer.update_params(state.params, grads, t)
+                    state.penalty.proximal_step(state.coef, eta)
+                    t += 1
+                    state.accumulate_average(t)
+            if diverged or not all(np.isfinite(p).all() for p in state.params):
+                for param, good in zip(state.params, last_good):
+                    param[...] = good
+                warnings.warn(
+                    f"Training diverged in epoch {n_epochs + 1}: the loss became "
+                    f"non-finite with step size {state.optimizer.schedule(t):.3g}. "
+                    "The weights of the last finite epoch are kept. Lower eta0 "
+                    "(or use eta0='auto') or scale the features, for example "
+                    "with StandardScaler.",
+                    ConvergenceWarning,
+                )
+                converged = True
+                break
+            n_epochs += 1
+            coef_model, intercept_model = state.model()
+            objective = epoch_loss / train_weight_sum + state.penalty.value(state.coef)
+            loss_curve.append(objective)
+            message = f"Epoch {n_epochs}, objective {objective:.6f}"
+            current = objective
+            if validation_rows is not None:
+                validation_loss, validation_accuracy = _validation_metrics(
+                    X, y_encoded, sample_weight, validation_rows,
+                    coef_model, intercept_model, raw_buffer, X_buffer,
+                )
+                validation_loss_curve.append(validation_loss)
+                validation_scores.append(validation_accuracy)
+                message += f", validation loss {validation_loss:.6f}"
+                current = validation_loss
+            if self.verbose:
+                print(
+                    f"{message}, step size {state.optimizer.schedule(t):.4g}, "
+                    f"time {time.perf_counter() - start_time:.3f}s"
+                )
+            if self.tol is not None and current > best_loss - self.tol:
+                n_no_improvement += 1
+            else:
+                n_no_improvement = 0
+            if current < best_loss:
+                best_loss = current
+                if validation_rows is not None:
+                    best_model = tuple(
+                        None if p is None else p.copy() for p in (coef_model, intercept_model)
+                    )
+            if check_convergence and self.tol is not None and n_no_improvement >= self.n_iter_no_change:
+                n_no_improvement = 0
+                if state.optimizer.schedule.stalled():
+                    converged = True
+                    break
+        if not converged:
+            warnings.warn(
+                f"Maximum number of epochs ({max_epochs}) reached before the "
+                "objective stopped improving by tol; increase max_iter.",
+                ConvergenceWarning,
+            )
+        model = state.model() if best_model is None else best_model
+        return {
+            "t": t,
+            "n_epochs": n_epochs,
+            "loss_curve": loss_curve,
+            "validation_loss_curve": validation_loss_curve,
+            "validation_scores": validation_scores,
+            "best_loss": best_loss if loss_curve else np.inf,
+            "model": model,
+        }
+
+
+def _validation_metrics(
+    X, y_encoded, sample_weight, rows, coef, intercept, raw_buffer, X_buffer
+):
+    """Weighted log-loss and accuracy on ``X[rows]``, batch by batch, no copy of X."""
+    batch_size = raw_buffer.shape[0]
+    total_loss = total_correct = total_weight = 0.0
+    for batch in gen_batches(len(rows), batch_size):
+        batch_rows = rows[batch]
+        if X_buffer is not None:
+            X_batch = np.take(X, batch_rows, axis=0, out=X_buffer[: len(batch_rows)])
+        else:
+            X_batch = X[batch_rows]
+        raw = raw_buffer[: len(batch_rows)]
+        raw[...] = X_batch @ coef.T
+        if intercept is not None:
+            raw += intercept
+        y_batch = y_encoded[batch_rows]
+        weight_batch = sample_weight[batch_rows]
+        correct = raw.argmax(axis=1) == y_batch
+        log_softmax(raw, out=raw)
+        total_loss -= float(raw[np.arange(len(batch_rows)), y_batch] @ weight_batch)
+        total_correct += float(correct @ weight_batch)
+        total_weight += float(weight_batch.sum())
+    if total_weight <= 0:
+        return np.inf, 0.0
+    return total_loss / total_weight, total_correct / total_weight

@@ -1,0 +1,298 @@
+"""Step sizes, learning-rate schedules, update rules and penalty steps for minibatch SGD.
+
+Everything here is small objects with explicit state, updated in place, in the
+style of ``sklearn/neural_network/_stochastic_optimizers.py``. Nothing here
+knows about estimators; ``t`` always counts minibatch updates done so far.
+"""
+
+import math
+
+import numpy as np
+from scipy import sparse
+
+# The step size never falls below this in the "adaptive" schedule: smaller
+# steps no longer change float64 weights of order one (SGDClassifier uses 1e-6).
+MIN_ADAPTIVE_STEP = 1e-6
+
+
+def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=20):
+    """Largest eigenvalue of the weighted second moment of ``[X * feature_scale, 1]``.
+
+    A power iteration from a fixed start vector: deterministic, cheap (two
+    products with X per iteration, never a Gram matrix), and identical for
+    integer weights and repeated rows up to rounding. It approaches the
+    eigenvalue from below.
+    """
+    n_features = X.shape[1]
+    v_coef = np.cos(np.arange(1, n_features + 1, dtype=np.float64))
+    v_ones = 1.0 if with_ones else 0.0
+    eigenvalue = 0.0
+    for _ in range(n_iterations):
+        norm = math.sqrt(float(v_coef @ v_coef) + v_ones**2)
+        if norm == 0.0:
+            break
+        v_coef /= norm
+        v_ones /= norm
+        u = np.asarray(X @ (feature_scale * v_coef), dtype=np.float64).ravel() + v_ones
+        u *= relative_weight
+        v_coef = feature_scale * np.asarray(X.T @ u, dtype=np.float64).ravel()
+        v_ones = float(u.sum()) if with_ones else 0.0
+        eigenvalue = math.sqrt(float(v_coef @ v_coef) + v_ones**2)
+    return eigenvalue
+
+
+def auto_step_sizes(X, sample_weight, fit_intercept, batch_size, alpha, *, n_samples):
+    """Step sizes from the curvature of the softmax loss on this data.
+
+    The Hessian of log-sum-exp is ``diag(p) - p p^T``, whose eigenvalues are at
+    most 1/2 (Boehning 1992). So the loss of one row ``x`` has curvature at
+    most ``||x||^2 / 2``, and the weighted mean over all rows at most
+    ``lambda_max(X^T diag(s) X / S) / 2``.
+
+    The weights and the intercept live on different scales (on unscaled data
+    by orders of magnitude), so the problem is solved as if each row were
+    ``[x / sqrt(c), 1]`` with ``c = lambda_max(X^T diag(s) X / S)``: one step
+    size ``eta'`` for that well-scaled problem gives ``eta = eta' / c`` for
+    ``coef`` and ``eta'`` (``c`` times more) for the intercept.
+
+    For minibatches of ``b`` rows drawn from ``n``, ``eta' = 1 / L(b)`` with the
+    expected smoothness of Gower et al. ("SGD: General Analysis and Improved
+    Rates", ICML 2019)::
+
+        L(b) = n (b - 1) / (b (n - 1)) * L_full + (n - b) / (b (n - 1)) * L_row
+
+    which is ``L_full`` for full batches and ``L_row`` (the worst row) for
+    single rows; the L2 penalty adds ``alpha / c``.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,)
+    fit_intercept : bool
+    batch_size : int
+    alpha : float
+        The L2 strength.
+    n_samples : int
+        Number of rows an epoch draws batches from (those of X that are
+        used for training).
+
+    Returns
+    -------
+    eta0 : float
+        Step size for ``coef``.
+    intercept_scale : float
+        ``c``: the intercept's step is ``c * eta``.
+    """
+    relative_weight = (sample_weight / sample_weight.sum()).astype(np.float64)
+    if sparse.issparse(X):
+        row_norms_sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+    else:
+        row_norms_sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    max_norm_sq = float(row_norms_sq[sample_weight > 0].max(initial=0.0))
+
+    scale = _top_eigenvalue(X, relative_weight, 1.0, with_ones=False)
+    # The mean squared row norm (the trace) bounds the eigenvalue from above.
+    scale = min(scale, float(row_norms_sq @ relative_weight))
+    if not scale > 0.0:
+        scale = 1.0  # every weighted row is zero: nothing to rescale
+    if fit_intercept:
+        full = 0.5 * _top_eigenvalue(
+            X, relative_weight, 1.0 / math.sqrt(scale), with_ones=True
+        )
+        per_row = 0.5 * (max_norm_sq / scale + 1.0)
+    else:
+        full, per_row = 0.5, 0.5 * max_norm_sq / scale
+    full = max(full, 0.5 * (1.0 if fit_intercept else 1e-12))
+    per_row = max(per_row, full)
+
+    b = min(batch_size, n_samples)
+    if n_samples <= 1 or b >= n_samples:
+        smoothness = full
+    else:
+        smoothness = (n_samples * (b - 1) * full + (n_samples - b) * per_row) / (
+            b * (n_samples - 1)
+        )
+    eta = 1.0 / (smoothness + alpha / scale)
+    return eta / scale, scale
+
+
+class ConstantSchedule:
+    """``eta = eta0``; training stops when the objective stalls."""
+
+    def __init__(self, eta0):
+        self.eta0 = eta0
+
+    def __call__(self, t):
+        return self.eta0
+
+    def stalled(self):
+        """React to an epoch without improvement; return True to stop."""
+        return True
+
+
+class InvScalingSchedule(ConstantSchedule):
+    """``eta = eta0 / (t + 1) ** power_t``."""
+
+    def __init__(self, eta0, power_t):
+        super().__init__(eta0)
+        self.power_t = power_t
+
+    def __call__(self, t):
+        return self.eta0 / (t + 1) ** self.power_t
+
+
+class OptimalSchedule(ConstantSchedule):
+    """Bottou's ``eta = 1 / (alpha * (t0 + t))`` with ``t0 = 1 / (alpha * eta0)``.
+
+    The first step is ``eta0``; later steps decay as ``1 / (alpha t)``, the
+    rate that is optimal for an ``alpha``-strongly convex objective.
+    """
+
+    def __init__(self, eta0, alpha):
+        super().__init__(eta0)
+        self.alpha = alpha
+
+    def __call__(self, t):
+        return self.eta0 / (1.0 + self.alpha * self.eta0 * t)
+
+
+class AdaptiveSchedule(ConstantSchedule):
+    """Constant ``eta`` divided by 5 each time the objective stalls.
+
+    Stops once ``eta`` falls below ``MIN_ADAPTIVE_STEP``, as SGDClassifier's.
+    """
+
+    def __init__(self, eta0):
+        super().__init__(eta0)
+        self.eta = eta0
+
+    def __call__(self, t):
+        return self.eta
+
+    def stalled(self):
+        self.eta /= 5.0
+        return self.eta < MIN_ADAPTIVE_STEP
+
+
+class CosineSchedule(ConstantSchedule):
+    """Linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``total``."""
+
+    def __init__(self, eta0, total, warmup=0):
+        super().__init__(eta0)
+        self.total = max(int(total), 1)
+        self.warmup = int(warmup)
+
+    def __call__(self, t):
+        if t < self.warmup:
+            return self.eta0 * (t + 1) / self.warmup
+        progress = min((t - self.warmup) / max(self.total - self.warmup, 1), 1.0)
+        return 0.5 * self.eta0 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_schedule(name, eta0, *, alpha, power_t, total_steps):
+    """The schedule object for ``learning_rate=name``."""
+    if name == "constant":
+        return ConstantSchedule(eta0)
+    if name == "invscaling":
+        return InvScalingSchedule(eta0, power_t)
+    if name == "optimal":
+        return OptimalSchedule(eta0, alpha)
+    if name == "adaptive":
+        return AdaptiveSchedule(eta0)
+    if name == "cosine":
+        return CosineSchedule(eta0, total_steps)
+    raise ValueError(f"Unknown learning_rate {name!r}.")
+
+
+class SGDOptimizer:
+    """Minibatch SGD with optional heavy-ball or Nesterov momentum.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        The parameters, updated in place by :meth:`update_params`.
+    schedule : callable
+        ``schedule(t) -> eta``.
+    momentum : float, default=0.0
+        Heavy-ball coefficient ``mu``: ``v <- mu v - eta g``, ``w <- w + v``.
+    nesterov : bool, default=False
+        Nesterov's variant in the form of Sutskever et al. (2013), as
+        MLPClassifier: ``w <- w + mu v - eta g`` after updating ``v``.
+    step_scales : list of float, default=None
+        A factor on the step size of each parameter (a diagonal
+        preconditioner); None means 1 for all.
+
+    Attributes
+    ----------
+    velocities : list of ndarray
+        One per parameter, zeros at first (only when ``momentum > 0``).
+    """
+
+    def __init__(self, params, schedule, *, momentum=0.0, nesterov=False, step_scales=None):
+        self.schedule = schedule
+        self.step_scales = [1.0] * len(params) if step_scales is None else list(step_scales)
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.velocities = [np.zeros_like(p) for p in params] if momentum else []
+
+    def update_params(self, params, grads, t):
+        """Take one step; ``grads`` are scratch and are overwritten."""
+        eta = self.schedule(t)
+        if not self.momentum:
+            for param, grad, scale in zip(params, grads, self.step_scales):
+                grad *= param.dtype.type(eta * scale)
+                param -= grad
+            return eta
+        for param, grad, velocity, scale in zip(
+            params, grads, self.velocities, self.step_scales
+        ):
+            mu = param.dtype.type(self.momentum)
+            grad *= param.dtype.type(eta * scale)
+            velocity *= mu
+            velocity -= grad
+            if self.nesterov:
+                # w += mu * v_new - eta * g, reusing grad as scratch.
+                param += mu * velocity
+                param -= grad
+            else:
+                param += velocity
+        return eta
+
+
+class Penalty:
+    """Elastic-net penalty ``alpha * (l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2)``.
+
+    The L2 part is differentiable and joins the gradient (:meth:`add_gradient`);
+    the L1 part is applied as a proximal step after each update
+    (:meth:`proximal_step`, soft-thresholding), which yields exact zeros.
+    """
+
+    def __init__(self, alpha, l1_ratio):
+        self.l2 = alpha * (1.0 - l1_ratio)
+        self.l1 = alpha * l1_ratio
+
+    def value(self, coef):
+        value = 0.5 * self.l2 * float(np.vdot(coef, coef))
+        if self.l1:
+            value += self.l1 * float(np.abs(coef).sum())
+        return value
+
+    def add_gradient(self, grad_coef, coef):
+        if self.l2:
+            grad_coef += coef.dtype.type(self.l2) * coef
+
+    def proximal_step(self, coef, eta):
+        if self.l1:
+            threshold = coef.dtype.type(self.l1 * eta)
+            shrunk = np.abs(coef)
+            shrunk -= threshold
+            np.maximum(shrunk, 0, out=shrunk)
+            np.copysign(shrunk, coef, out=coef)
+
+
+def make_penalty(penalty, alpha, l1_ratio):
+    """The :class:`Penalty` for ``penalty`` in {"l2", "l1", "elasticnet", None}."""
+    if penalty is None:
+        return Penalty(0.0, 0.0)
+    ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio}[penalty]
+    return Penalty(alpha, ratio)

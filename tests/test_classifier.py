@@ -1,0 +1,227 @@
+"""Tests of SoftmaxSGDClassifier as a user meets it."""
+
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_blobs,
+    make_classification,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sksoftmax import SoftmaxSGDClassifier, softmax_loss
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+
+
+def test_pipeline_grid_search_on_digits(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), SoftmaxSGDClassifier(random_state=0)),
+        {"softmaxsgdclassifier__alpha": [1e-4, 1e-3],
+         "softmaxsgdclassifier__eta0": ["auto", 0.05]},
+        cv=3,
+        n_jobs=2,
+    )
+    search.fit(X_train, y_train)
+    assert search.score(X_test, y_test) > 0.95
+    assert search.best_estimator_[-1].coef_.shape == (10, 64)
+
+
+@pytest.mark.parametrize("load", [load_iris, load_wine, load_digits, load_breast_cancer])
+def test_defaults_match_logistic_regression_accuracy(load):
+    X, y = load(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    ours = make_pipeline(StandardScaler(), SoftmaxSGDClassifier(random_state=0))
+    reference = make_pipeline(StandardScaler(), LogisticRegression())
+    accuracy = ours.fit(X_train, y_train).score(X_test, y_test)
+    reference_accuracy = reference.fit(X_train, y_train).score(X_test, y_test)
+    assert accuracy >= reference_accuracy - 0.01
+
+
+def test_binary_model_is_logistic_regression():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    alpha = 1e-2
+    clf = SoftmaxSGDClassifier(
+        alpha=alpha, batch_size=len(y), tol=1e-9, max_iter=5000, random_state=0
+    ).fit(X, y)
+    reference = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-10).fit(X, y)
+    assert clf.coef_.shape == (1, X.shape[1]) and clf.intercept_.shape == (1,)
+    assert clf.decision_function(X).shape == (len(y),)
+    # Same objective: LogisticRegression's binary penalty is ||w||^2 / (2 C n).
+    ours = softmax_loss(np.vstack([0 * clf.coef_, clf.coef_]),
+                        np.r_[0, clf.intercept_], X, y, alpha=alpha)[0]
+    optimum = softmax_loss(np.vstack([0 * reference.coef_, reference.coef_]),
+                           np.r_[0, reference.intercept_], X, y, alpha=alpha)[0]
+    assert ours == pytest.approx(optimum, rel=1e-4)
+    assert_allclose(clf.predict_proba(X), reference.predict_proba(X), atol=2e-3)
+    assert_array_equal(clf.predict(X), clf.decision_function(X) > 0)
+
+
+def test_multiclass_reaches_the_logistic_regression_optimum():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    alpha = 1e-2
+    clf = SoftmaxSGDClassifier(alpha=alpha, tol=1e-10, max_iter=5000, random_state=0)
+    clf.fit(X, y)
+    reference = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12).fit(X, y)
+
+    def objective(model):
+        return softmax_loss(model.coef_, model.intercept_, X, y, alpha=alpha)[0]
+
+    assert objective(clf) == pytest.approx(objective(reference), rel=1e-4)
+    assert_allclose(clf.predict_proba(X), reference.predict_proba(X), atol=2e-3)
+
+
+def test_probabilities_are_a_softmax():
+    X, y = make_blobs(n_samples=200, centers=4, random_state=0)
+    clf = SoftmaxSGDClassifier(random_state=0).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert_allclose(proba.sum(axis=1), 1.0)
+    decision = clf.decision_function(X)
+    expected = np.exp(decision - decision.max(axis=1, keepdims=True))
+    assert_allclose(proba, expected / expected.sum(axis=1, keepdims=True))
+    assert_allclose(clf.predict_log_proba(X), np.log(proba), atol=1e-12)
+    assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+
+
+def test_log_proba_is_exact_where_proba_rounds_to_zero():
+    X = np.array([[-1.0], [1.0]])
+    clf = SoftmaxSGDClassifier(random_state=0).fit(X, [0, 1])
+    clf.coef_ = np.array([[1000.0]])
+    log_proba = clf.predict_log_proba(np.array([[1.0]]))
+    assert_allclose(log_proba, [[-1000.0 - clf.intercept_[0], 0.0]], atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "labels", [["cat", "dog", "emu"], [True, False], [-3, 10, 7, 1]], ids=str
+)
+def test_any_label_kind(labels):
+    X, y = make_blobs(n_samples=120, centers=len(labels), random_state=0)
+    y_labels = np.asarray(labels, dtype=object if isinstance(labels[0], str) else None)[y]
+    clf = SoftmaxSGDClassifier(random_state=0).fit(X, y_labels)
+    assert set(clf.classes_) == set(labels)
+    assert clf.score(X, y_labels) > 0.85
+    assert set(clf.predict(X)) <= set(labels)
+
+
+def test_pickle_round_trip(digits_split):
+    X_train, X_test, y_train, _ = digits_split
+    clf = make_pipeline(StandardScaler(), SoftmaxSGDClassifier(random_state=0))
+    clf.fit(X_train, y_train)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict_proba(X_test), clf.predict_proba(X_test))
+
+
+def test_partial_fit_stream_converges():
+    X, y = make_classification(
+        n_samples=6000, n_features=20, n_informative=10, n_classes=4, random_state=0
+    )
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    clf = SoftmaxSGDClassifier(random_state=0)
+    scores = []
+    for epoch in range(5):
+        for chunk in np.array_split(np.arange(len(y_train)), 9):
+            clf.partial_fit(X_train[chunk], y_train[chunk], classes=np.arange(4))
+        scores.append(clf.score(X_test, y_test))
+    reference = LogisticRegression().fit(X_train, y_train).score(X_test, y_test)
+    assert scores[-1] >= reference - 0.02
+    assert clf.n_iter_ == 45 and len(clf.loss_curve_) == 45
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert clf.t_ == sum(-(-len(c) // 256) for c in np.array_split(np.arange(len(y_train)), 9)) * 5
+
+
+def test_partial_fit_continues_a_pickled_model_identically():
+    X, y = make_blobs(n_samples=300, centers=3, random_state=1)
+    clf = SoftmaxSGDClassifier(random_state=0).partial_fit(X[:150], y[:150], classes=[0, 1, 2])
+    restored = pickle.loads(pickle.dumps(clf))
+    clf.partial_fit(X[150:], y[150:])
+    restored.partial_fit(X[150:], y[150:])
+    assert_array_equal(clf.coef_, restored.coef_)
+    assert_array_equal(clf.intercept_, restored.intercept_)
+
+
+def test_sparse_and_dense_give_the_same_model():
+    X, y = make_classification(n_samples=500, n_features=30, n_informative=8,
+                               n_classes=3, random_state=0)
+    X[np.abs(X) < 1] = 0
+    dense = SoftmaxSGDClassifier(random_state=0, max_iter=20, tol=None).fit(X, y)
+    csr = SoftmaxSGDClassifier(random_state=0, max_iter=20, tol=None).fit(
+        sparse.csr_array(X), y
+    )
+    assert_allclose(csr.coef_, dense.coef_, rtol=1e-8, atol=1e-10)
+    assert_allclose(csr.predict_proba(sparse.csr_matrix(X)), dense.predict_proba(X))
+
+
+@pytest.mark.parametrize("container", [np.asarray, sparse.csr_array])
+def test_float32_is_kept_end_to_end(container):
+    X, y = make_blobs(n_samples=200, centers=3, random_state=0)
+    X = container(X.astype(np.float32))
+    clf = SoftmaxSGDClassifier(random_state=0).fit(X, y)
+    assert clf.coef_.dtype == np.float32 and clf.intercept_.dtype == np.float32
+    assert clf.predict_proba(X).dtype == np.float32
+    assert clf.decision_function(X).dtype == np.float32
+
+
+def test_read_only_and_memmapped_inputs_are_not_written(tmp_path):
+    X, y = make_blobs(n_samples=200, centers=3, random_state=0)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    X_memmap = np.load(path, mmap_mode="r")
+    y_read_only = y.copy()
+    y_read_only.setflags(write=False)
+    weights = np.ones(len(y))
+    weights.setflags(write=False)
+    clf = SoftmaxSGDClassifier(random_state=0).fit(X_memmap, y_read_only, sample_weight=weights)
+    assert_array_equal(np.load(path), X)
+    assert clf.score(X_memmap, y) > 0.85
+
+
+def test_same_random_state_gives_bit_identical_models():
+    X, y = make_classification(n_samples=2000, n_classes=3, n_informative=5, random_state=0)
+    first = SoftmaxSGDClassifier(random_state=42).fit(X, y)
+    second = SoftmaxSGDClassifier(random_state=42).fit(X, y)
+    assert_array_equal(first.coef_, second.coef_)
+    assert_array_equal(first.intercept_, second.intercept_)
+
+
+def test_fitted_attributes():
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0)
+    clf = SoftmaxSGDClassifier(random_state=0, max_iter=7, tol=None).fit(X, y)
+    assert clf.n_iter_ == 7 and len(clf.loss_curve_) == 7
+    assert clf.t_ == 7 * 2  # 300 rows in batches of 256
+    assert clf.n_features_in_ == 2
+    assert clf.coef_.shape == (3, 2) and clf.intercept_.shape == (3,)
+
+
+def test_warm_start_continues():
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0, cluster_std=3)
+    clf = SoftmaxSGDClassifier(random_state=0, max_iter=3, tol=None, warm_start=True)
+    first_loss = clf.fit(X, y).loss_curve_[-1]
+    assert clf.fit(X, y).loss_curve_[0] < first_loss
+    cold = SoftmaxSGDClassifier(random_state=0, max_iter=3, tol=None).fit(X, y)
+    assert cold.loss_curve_[0] > first_loss
+
+
+def test_max_iter_reached_before_tol_warns():
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0, cluster_std=3)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        SoftmaxSGDClassifier(random_state=0, max_iter=2, tol=1e-8).fit(X, y)

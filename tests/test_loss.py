@@ -1,0 +1,205 @@
+"""Tests of the math kernel: vectorized vs loop reference, gradients, invariances."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+from scipy import sparse
+
+from sksoftmax import check_gradient, log_softmax, softmax_loss, softmax_loss_naive
+
+
+@st.composite
+def problems(draw, dtype=np.float64):
+    """A random softmax problem: shapes, classes, weights, scales."""
+    n_samples = draw(st.integers(1, 12))
+    n_features = draw(st.integers(1, 6))
+    n_classes = draw(st.integers(2, 5))
+    seed = draw(st.integers(0, 2**32 - 1))
+    scale = draw(st.sampled_from([1e-3, 1.0, 10.0]))
+    rng = np.random.RandomState(seed)
+    X = (scale * rng.randn(n_samples, n_features)).astype(dtype)
+    y = rng.randint(0, n_classes, size=n_samples)
+    coef = rng.randn(n_classes, n_features).astype(dtype)
+    intercept = draw(st.sampled_from([True, False]))
+    intercept = rng.randn(n_classes).astype(dtype) if intercept else None
+    sample_weight = draw(st.sampled_from(["none", "float", "int"]))
+    if sample_weight == "float":
+        sample_weight = rng.uniform(0.1, 3.0, size=n_samples).astype(dtype)
+    elif sample_weight == "int":
+        sample_weight = rng.randint(1, 4, size=n_samples).astype(dtype)
+    else:
+        sample_weight = None
+    alpha = draw(st.sampled_from([0.0, 0.1, 2.0]))
+    return coef, intercept, X, y, alpha, sample_weight
+
+
+def _assert_same(result, expected, rtol):
+    loss, grad_coef, grad_intercept = result
+    assert_allclose(loss, expected[0], rtol=rtol)
+    assert_allclose(grad_coef, expected[1], rtol=rtol, atol=rtol * 1e-2)
+    if expected[2] is None:
+        assert grad_intercept is None
+    else:
+        assert_allclose(grad_intercept, expected[2], rtol=rtol, atol=rtol * 1e-2)
+
+
+@given(problems())
+def test_vectorized_equals_naive(problem):
+    coef, intercept, X, y, alpha, sample_weight = problem
+    kwargs = dict(alpha=alpha, sample_weight=sample_weight)
+    expected = softmax_loss_naive(coef, intercept, X, y, **kwargs)
+    _assert_same(softmax_loss(coef, intercept, X, y, **kwargs), expected, 1e-10)
+    _assert_same(
+        softmax_loss(coef, intercept, sparse.csr_array(X), y, **kwargs), expected, 1e-10
+    )
+
+
+@given(problems())
+def test_gradient_matches_central_differences(problem):
+    coef, intercept, X, y, alpha, sample_weight = problem
+    kwargs = dict(alpha=alpha, sample_weight=sample_weight)
+    loss, grad_coef, grad_intercept = softmax_loss(coef, intercept, X, y, **kwargs)
+    # Central differences of a loss of size L carry a rounding error of about
+    # 1e-16 * L / epsilon: relative errors are meaningful above that floor.
+    floor = 1e-4 * (1.0 + loss)
+
+    def loss_of_coef(W):
+        return softmax_loss(W, intercept, X, y, **kwargs)[0]
+
+    errors = check_gradient(loss_of_coef, coef, grad_coef)
+    assert np.all((errors < 1e-5) | (np.abs(grad_coef) < floor))
+    if intercept is not None:
+
+        def loss_of_intercept(b):
+            return softmax_loss(coef, b, X, y, **kwargs)[0]
+
+        errors = check_gradient(loss_of_intercept, intercept, grad_intercept)
+        assert np.all((errors < 1e-5) | (np.abs(grad_intercept) < floor))
+
+
+@given(problems(), st.floats(-50, 50))
+def test_invariant_to_a_constant_added_to_every_logit(problem, shift):
+    coef, _, X, y, _, sample_weight = problem
+    intercept = np.zeros(coef.shape[0])
+    base = softmax_loss(coef, intercept, X, y, sample_weight=sample_weight)
+    shifted = softmax_loss(coef, intercept + shift, X, y, sample_weight=sample_weight)
+    _assert_same(shifted, base, 1e-9)
+
+
+@given(problems(), st.integers(0, 2**32 - 1))
+def test_integer_weights_equal_repeated_rows(problem, seed):
+    coef, intercept, X, y, alpha, _ = problem
+    sample_weight = np.random.RandomState(seed).randint(0, 4, size=X.shape[0])
+    if sample_weight.sum() == 0:
+        sample_weight[0] = 1
+    weighted = softmax_loss(
+        coef, intercept, X, y, alpha=alpha, sample_weight=sample_weight.astype(float)
+    )
+    repeated = softmax_loss(
+        coef,
+        intercept,
+        np.repeat(X, sample_weight, axis=0),
+        np.repeat(y, sample_weight),
+        alpha=alpha,
+    )
+    _assert_same(weighted, repeated, 1e-10)
+
+
+@given(problems())
+def test_zero_weight_rows_contribute_nothing(problem):
+    coef, intercept, X, y, alpha, _ = problem
+    rng = np.random.RandomState(0)
+    X_extra = np.vstack([X, 1e3 * rng.randn(3, X.shape[1])])
+    y_extra = np.concatenate([y, rng.randint(0, coef.shape[0], size=3)])
+    sample_weight = np.concatenate([np.ones(len(y)), np.zeros(3)])
+    with_zeros = softmax_loss(
+        coef, intercept, X_extra, y_extra, alpha=alpha, sample_weight=sample_weight
+    )
+    _assert_same(with_zeros, softmax_loss(coef, intercept, X, y, alpha=alpha), 1e-12)
+
+
+@given(problems(dtype=np.float32))
+def test_float32_in_float32_out(problem):
+    coef, intercept, X, y, alpha, sample_weight = problem
+    for data in (X, sparse.csr_array(X)):
+        loss, grad_coef, grad_intercept = softmax_loss(
+            coef, intercept, data, y, alpha=alpha, sample_weight=sample_weight
+        )
+        assert grad_coef.dtype == np.float32
+        if intercept is not None:
+            assert grad_intercept.dtype == np.float32
+        expected = softmax_loss_naive(
+            coef, intercept, X, y, alpha=alpha, sample_weight=sample_weight
+        )
+        assert_allclose(loss, expected[0], rtol=1e-4)
+        assert_allclose(grad_coef, expected[1], rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "dtype, logit", [(np.float32, 1e4), (np.float32, -1e4), (np.float64, 1e300)]
+)
+def test_no_overflow_for_huge_logits(dtype, logit):
+    X = np.array([[1.0], [1.0], [-1.0]], dtype=dtype)
+    coef = np.array([[logit], [0.0], [-logit]], dtype=dtype)
+    y = np.array([0, 1, 2])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss, grad_coef, grad_intercept = softmax_loss(coef, np.zeros(3, dtype), X, y)
+        log_proba = log_softmax(X @ coef.T)
+    assert np.isfinite(loss) and np.all(np.isfinite(grad_coef))
+    assert np.all(np.isfinite(grad_intercept)) and np.all(log_proba <= 0)
+    # Each row's loss is the gap between its largest logit and its label's:
+    # |logit| for row 1, and 0 (logit > 0) or 2 |logit| (logit < 0) for rows 0, 2.
+    assert loss == pytest.approx(abs(logit) / 3 * (1 if logit > 0 else 5), rel=1e-6)
+
+
+def test_log_softmax_rows_are_normalised():
+    raw = np.random.RandomState(0).randn(50, 7) * 30
+    assert_allclose(np.exp(log_softmax(raw)).sum(axis=1), 1.0)
+    out = raw.copy()
+    assert log_softmax(out, out=out) is out
+
+
+def test_all_zero_weights_leave_only_the_penalty():
+    coef = np.ones((3, 2))
+    loss, grad_coef, grad_intercept = softmax_loss(
+        coef, np.zeros(3), np.ones((4, 2)), [0, 1, 2, 0], alpha=0.5,
+        sample_weight=np.zeros(4),
+    )
+    assert loss == pytest.approx(0.5 * 0.5 * 6)
+    assert_allclose(grad_coef, 0.5 * coef)
+    assert_allclose(grad_intercept, 0.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(coef=np.zeros((3, 5))), "coef must have shape"),
+        (dict(intercept=np.zeros(2)), "intercept must have shape"),
+        (dict(y=[0, 1, 3]), "encoded labels"),
+        (dict(y=[0, 1]), "y must have shape"),
+        (dict(sample_weight=np.ones(2)), "sample_weight must have shape"),
+    ],
+)
+def test_kernel_rejects_inconsistent_shapes(kwargs, message):
+    arguments = dict(coef=np.zeros((3, 2)), intercept=np.zeros(3), X=np.ones((3, 2)),
+                     y=[0, 1, 2])
+    arguments.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        softmax_loss(**arguments)
+
+
+def test_check_gradient_catches_a_wrong_gradient():
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(10, 3), rng.randint(0, 3, 10)
+    coef = rng.randn(3, 3)
+    _, grad, _ = softmax_loss(coef, None, X, y)
+
+    def f(W):
+        return softmax_loss(W, None, X, y)[0]
+
+    assert check_gradient(f, coef, grad).max() < 1e-6
+    assert check_gradient(f, coef, 1.1 * grad).max() > 0.01
+    partial = check_gradient(f, coef, grad, n_checks=4, random_state=0)
+    assert np.isfinite(partial).sum() == 4
