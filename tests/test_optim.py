@@ -1,0 +1,113 @@
+"""Tests of schedules, update rules, penalty steps and the automatic step size."""
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import sparse
+
+from sksoftmax._optim import (
+    AdaptiveSchedule,
+    CosineSchedule,
+    InvScalingSchedule,
+    OptimalSchedule,
+    SGDOptimizer,
+    auto_step_sizes,
+    make_penalty,
+    make_schedule,
+)
+
+
+def test_schedules_against_hand_computed_steps():
+    assert make_schedule("constant", 0.5, alpha=1.0, power_t=0.5, total_steps=10)(7) == 0.5
+    invscaling = InvScalingSchedule(0.5, power_t=0.5)
+    assert [invscaling(t) for t in (0, 3, 8)] == [0.5, 0.25, 0.5 / 3]
+    optimal = OptimalSchedule(0.5, alpha=0.1)
+    # eta0 / (1 + alpha eta0 t): 0.5, 0.5 / 1.5, 0.5 / 6
+    assert [optimal(t) for t in (0, 10, 100)] == pytest.approx([0.5, 0.5 / 1.5, 0.5 / 6])
+    cosine = CosineSchedule(1.0, total=10, warmup=2)
+    assert cosine(0) == 0.5 and cosine(1) == 1.0
+    assert cosine(2) == pytest.approx(1.0)
+    assert cosine(6) == pytest.approx(0.5)
+    assert cosine(10) == pytest.approx(0.0) and cosine(50) == pytest.approx(0.0)
+
+
+def test_adaptive_divides_by_five_until_the_floor():
+    schedule = AdaptiveSchedule(1e-4)
+    assert schedule(0) == 1e-4
+    assert schedule.stalled() is False and schedule(5) == pytest.approx(2e-5)
+    assert schedule.stalled() is False and schedule(9) == pytest.approx(4e-6)
+    assert schedule.stalled() is True  # 8e-7 < 1e-6: stop
+
+
+def test_plain_sgd_update():
+    coef, intercept = np.array([[1.0, -2.0]]), np.array([0.5])
+    optimizer = SGDOptimizer([coef, intercept], lambda t: 0.1, step_scales=[1.0, 3.0])
+    optimizer.update_params([coef, intercept], [np.array([[2.0, 4.0]]), np.array([1.0])], t=0)
+    assert_allclose(coef, [[0.8, -2.4]])
+    assert_allclose(intercept, [0.5 - 0.3])
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_updates_against_hand_arithmetic(nesterov):
+    w = np.array([1.0])
+    optimizer = SGDOptimizer([w], lambda t: 0.1, momentum=0.9, nesterov=nesterov)
+    expected_w, velocity = 1.0, 0.0
+    for t, g in enumerate([2.0, -1.0, 0.5]):
+        optimizer.update_params([w], [np.array([g])], t)
+        velocity = 0.9 * velocity - 0.1 * g
+        expected_w += 0.9 * velocity - 0.1 * g if nesterov else velocity
+        assert w[0] == pytest.approx(expected_w)
+
+
+def test_l1_proximal_step_gives_exact_zeros():
+    penalty = make_penalty("l1", alpha=1.0, l1_ratio=0.15)
+    coef = np.array([[0.05, -0.05, 0.3, -0.3]])
+    penalty.proximal_step(coef, eta=0.1)
+    assert_allclose(coef, [[0.0, 0.0, 0.2, -0.2]])
+    assert np.sum(coef == 0) == 2
+    elasticnet = make_penalty("elasticnet", alpha=2.0, l1_ratio=0.25)
+    assert elasticnet.l1 == 0.5 and elasticnet.l2 == 1.5
+    assert elasticnet.value(np.array([[1.0, -2.0]])) == pytest.approx(0.5 * 3 + 0.75 * 5)
+    assert make_penalty(None, alpha=1.0, l1_ratio=0.5).value(coef) == 0.0
+
+
+def test_auto_step_for_full_batches_on_centered_data():
+    # Centered, uncorrelated columns with variances 4 and 1: the second-moment
+    # matrix of [x / 2, 1] is the identity, so L_full = 1/2 and eta' = 2.
+    X = np.array([[2.0, 1.0], [-2.0, -1.0], [2.0, -1.0], [-2.0, 1.0]])
+    weights = np.ones(4)
+    eta, scale = auto_step_sizes(X, weights, True, batch_size=4, alpha=0.0, n_samples=4)
+    assert scale == pytest.approx(4.0)
+    assert eta * scale == pytest.approx(2.0)
+    # Without an intercept only the coefficient block remains: 1 / (4 / 2).
+    eta, _ = auto_step_sizes(X, weights, False, batch_size=4, alpha=0.0, n_samples=4)
+    assert eta == pytest.approx(0.5)
+
+
+def test_auto_step_single_rows_use_the_largest_row():
+    X = np.array([[3.0, 4.0], [0.0, 1.0], [1.0, 0.0]])
+    eta, _ = auto_step_sizes(X, np.ones(3), False, batch_size=1, alpha=0.0, n_samples=3)
+    assert eta == pytest.approx(1 / (0.5 * 25))
+
+
+def test_auto_step_is_the_same_for_weights_and_repeats_and_sparse():
+    rng = np.random.RandomState(0)
+    X = rng.randn(15, 4) * [1, 10, 0.1, 3]
+    weights = rng.randint(0, 4, 15).astype(float)
+    weighted = auto_step_sizes(X, weights, True, batch_size=256, alpha=1e-3, n_samples=15)
+    repeated = auto_step_sizes(
+        np.repeat(X, weights.astype(int), axis=0), np.ones(int(weights.sum())), True,
+        batch_size=256, alpha=1e-3, n_samples=int(weights.sum()),
+    )
+    assert_allclose(weighted, repeated, rtol=1e-12)
+    on_csr = auto_step_sizes(
+        sparse.csr_array(X), weights, True, batch_size=256, alpha=1e-3, n_samples=15
+    )
+    assert_allclose(on_csr, weighted, rtol=1e-12)
+
+
+def test_auto_step_survives_all_zero_data():
+    eta, scale = auto_step_sizes(np.zeros((5, 3)), np.ones(5), True, 2, 0.0, n_samples=5)
+    assert math.isfinite(eta) and scale == 1.0
