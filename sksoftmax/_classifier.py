@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from sksoftmax._loss import _loss_and_raw_gradient, log_softmax
+from sksoftmax._loss import MinibatchGradient, log_softmax
 from sksoftmax._optim import (
     SGDOptimizer,
     auto_step_sizes,
@@ -133,7 +133,8 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
         The schedule, with ``t`` the number of updates so far:
 
         - "adaptive": ``eta0``, divided by 5 whenever the objective stalls
-          (as in SGDClassifier); training stops when it falls under 1e-6.
+          (as in SGDClassifier); training stops when it falls under both
+          ``eta0 / 100`` and 1e-6.
         - "constant": ``eta0``.
         - "optimal": ``eta0 / (1 + alpha * eta0 * t)`` (Bottou).
         - "invscaling": ``eta0 / (t + 1) ** power_t``.
@@ -145,8 +146,8 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
         on unscaled data and fast on scaled data.
     power_t : float, default=0.5
         Exponent of "invscaling".
-    momentum : float, default=0.0
-        Heavy-ball momentum, in [0, 1).
+    momentum : float, default=0.9
+        Momentum, in [0, 1) (0 is plain SGD), as in MLPClassifier.
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum when ``momentum > 0``.
     early_stopping : bool, default=False
@@ -262,7 +263,7 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
         learning_rate="adaptive",
         eta0="auto",
         power_t=0.5,
-        momentum=0.0,
+        momentum=0.9,
         nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
@@ -646,67 +647,39 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
         """The epoch loop: shuffle, minibatch gradient, update, bookkeeping."""
         n_rows = len(train_rows)
         batch_size = self._batch_size(n_rows)
-        n_classes, n_features = state.coef.shape
-        binary = n_classes == 2
-        dense = not sparse.issparse(X)
-        # Preallocated work arrays: gathered rows, logits and the weight gradient.
-        X_buffer = np.empty((batch_size, n_features), dtype=X.dtype) if dense else None
-        raw_buffer = np.empty((batch_size, n_classes), dtype=X.dtype)
-        grad_coef = np.empty_like(state.coef)
         unit_weights = bool(np.all(sample_weight == 1))
+        gradient = MinibatchGradient(
+            X, y_encoded, None if unit_weights else sample_weight,
+            state.coef.shape[0], batch_size, state.intercept is not None,
+        )
+        binary = state.coef.shape[0] == 2
         train_weight_sum = float(sample_weight[train_rows].sum())
-        contiguous = not self.shuffle and n_rows == X.shape[0]
+        batches = list(gen_batches(n_rows, batch_size))
+        # Full batches need no shuffling; all rows in order need no gathering.
+        shuffle = self.shuffle and len(batches) > 1
+        in_place = not shuffle and n_rows == X.shape[0]
 
         loss_curve, validation_loss_curve, validation_scores = [], [], []
         best_loss, best_model, n_no_improvement = np.inf, None, 0
         n_epochs = 0
         converged = not check_convergence or self.tol is None
         start_time = time.perf_counter()
-        for epoch in range(max_epochs):
-            order = rng.permutation(train_rows) if self.shuffle else train_rows
-            epoch_loss = 0.0
-            last_good = [p.copy() for p in state.params]
-            diverged = False
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for batch in gen_batches(n_rows, batch_size):
-                    if contiguous:
-                        X_batch = X[batch]
-                        batch_rows = batch
-                    else:
-                        batch_rows = order[batch]
-                        if dense:
-                            X_batch = np.take(
-                                X, batch_rows, axis=0, out=X_buffer[: len(batch_rows)]
-                            )
-                        else:
-                            X_batch = X[batch_rows]
-                    y_batch = y_encoded[batch_rows]
-                    weight_batch = None if unit_weights else sample_weight[batch_rows]
-                    batch_weight = (
-                        float(len(y_batch)) if unit_weights else float(weight_batch.sum())
-                    )
-                    if batch_weight <= 0:
-                        continue  # zero-weight rows carry no gradient
-                    raw = raw_buffer[: len(y_batch)]
-                    if dense:
-                        np.matmul(X_batch, state.coef.T, out=raw)
-                    else:
-                        raw[...] = X_batch @ state.coef.T
-                    if state.intercept is not None:
-                        raw += state.intercept
-                    batch_loss = _loss_and_raw_gradient(raw, y_batch, weight_batch, batch_weight)
+        # Overflow is detected below (non-finite loss) rather than warned about.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for epoch in range(max_epochs):
+                order = rng.permutation(train_rows) if shuffle else train_rows
+                epoch_loss = 0.0
+                last_good = [p.copy() for p in state.params]
+                for batch in batches:
+                    rows = batch if in_place else order[batch]
+                    batch_loss, batch_weight, grads = gradient(rows, state.coef, state.intercept)
+                    if grads is None:
+                        continue
                     if not math.isfinite(batch_loss):
-                        diverged = True
+                        epoch_loss = math.nan  # diverged: handled below
                         break
                     epoch_loss += batch_loss * batch_weight
-                    if dense:
-                        np.matmul(raw.T, X_batch, out=grad_coef)
-                    else:
-                        grad_coef[...] = (X_batch.T @ raw).T
-                    state.penalty.add_gradient(grad_coef, state.coef)
-                    grads = [grad_coef]
-                    if state.intercept is not None:
-                        grads.append(raw.sum(axis=0))
+                    state.penalty.add_gradient(grads[0], state.coef)
                     if binary:
                         # Row 0 stays pinned at zero: binary logistic regression.
                         for grad in grads:
@@ -715,54 +688,53 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                     state.penalty.proximal_step(state.coef, eta)
                     t += 1
                     state.accumulate_average(t)
-            if diverged or not all(np.isfinite(p).all() for p in state.params):
-                for param, good in zip(state.params, last_good):
-                    param[...] = good
-                warnings.warn(
-                    f"Training diverged in epoch {n_epochs + 1}: the loss became "
-                    f"non-finite with step size {state.optimizer.schedule(t):.3g}. "
-                    "The weights of the last finite epoch are kept. Lower eta0 "
-                    "(or use eta0='auto') or scale the features, for example "
-                    "with StandardScaler.",
-                    ConvergenceWarning,
-                )
-                converged = True
-                break
-            n_epochs += 1
-            coef_model, intercept_model = state.model()
-            objective = epoch_loss / train_weight_sum + state.penalty.value(state.coef)
-            loss_curve.append(objective)
-            message = f"Epoch {n_epochs}, objective {objective:.6f}"
-            current = objective
-            if validation_rows is not None:
-                validation_loss, validation_accuracy = _validation_metrics(
-                    X, y_encoded, sample_weight, validation_rows,
-                    coef_model, intercept_model, raw_buffer, X_buffer,
-                )
-                validation_loss_curve.append(validation_loss)
-                validation_scores.append(validation_accuracy)
-                message += f", validation loss {validation_loss:.6f}"
-                current = validation_loss
-            if self.verbose:
-                print(
-                    f"{message}, step size {state.optimizer.schedule(t):.4g}, "
-                    f"time {time.perf_counter() - start_time:.3f}s"
-                )
-            if self.tol is not None and current > best_loss - self.tol:
-                n_no_improvement += 1
-            else:
-                n_no_improvement = 0
-            if current < best_loss:
-                best_loss = current
-                if validation_rows is not None:
-                    best_model = tuple(
-                        None if p is None else p.copy() for p in (coef_model, intercept_model)
+                if not (math.isfinite(epoch_loss) and all(np.isfinite(p).all() for p in state.params)):
+                    for param, good in zip(state.params, last_good):
+                        param[...] = good
+                    warnings.warn(
+                        f"Training diverged in epoch {n_epochs + 1}: the loss became "
+                        f"non-finite with step size {state.optimizer.schedule(t):.3g}. "
+                        "The weights of the last finite epoch are kept. Lower eta0 "
+                        "(or use eta0='auto') or scale the features, for example "
+                        "with StandardScaler.",
+                        ConvergenceWarning,
                     )
-            if check_convergence and self.tol is not None and n_no_improvement >= self.n_iter_no_change:
-                n_no_improvement = 0
-                if state.optimizer.schedule.stalled():
                     converged = True
                     break
+                n_epochs += 1
+                coef_model, intercept_model = state.model()
+                objective = epoch_loss / train_weight_sum + state.penalty.value(state.coef)
+                loss_curve.append(objective)
+                message = f"Epoch {n_epochs}, objective {objective:.6f}"
+                current = objective
+                if validation_rows is not None:
+                    validation_loss, validation_accuracy = _validation_metrics(
+                        gradient, sample_weight, validation_rows, coef_model, intercept_model
+                    )
+                    validation_loss_curve.append(validation_loss)
+                    validation_scores.append(validation_accuracy)
+                    message += f", validation loss {validation_loss:.6f}"
+                    current = validation_loss
+                if self.verbose:
+                    print(
+                        f"{message}, step size {state.optimizer.schedule(t):.4g}, "
+                        f"time {time.perf_counter() - start_time:.3f}s"
+                    )
+                if self.tol is not None and current > best_loss - self.tol:
+                    n_no_improvement += 1
+                else:
+                    n_no_improvement = 0
+                if current < best_loss:
+                    best_loss = current
+                    if validation_rows is not None:
+                        best_model = tuple(
+                            None if p is None else p.copy() for p in (coef_model, intercept_model)
+                        )
+                if check_convergence and self.tol is not None and n_no_improvement >= self.n_iter_no_change:
+                    n_no_improvement = 0
+                    if state.optimizer.schedule.stalled():
+                        converged = True
+                        break
         if not converged:
             warnings.warn(
                 f"Maximum number of epochs ({max_epochs}) reached before the "
@@ -781,23 +753,20 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
         }
 
 
-def _validation_metrics(
-    X, y_encoded, sample_weight, rows, coef, intercept, raw_buffer, X_buffer
-):
-    """Weighted log-loss and accuracy on ``X[rows]``, batch by batch, no copy of X."""
-    batch_size = raw_buffer.shape[0]
+def _validation_metrics(gradient, sample_weight, rows, coef, intercept):
+    """Weighted log-loss and accuracy on the rows ``rows``, batch by batch.
+
+    Uses the training loop's buffers: no copy of the validation part of X.
+    """
+    batch_size = gradient.raw_buffer.shape[0]
     total_loss = total_correct = total_weight = 0.0
     for batch in gen_batches(len(rows), batch_size):
         batch_rows = rows[batch]
-        if X_buffer is not None:
-            X_batch = np.take(X, batch_rows, axis=0, out=X_buffer[: len(batch_rows)])
-        else:
-            X_batch = X[batch_rows]
-        raw = raw_buffer[: len(batch_rows)]
-        raw[...] = X_batch @ coef.T
+        raw = gradient.raw_buffer[: len(batch_rows)]
+        raw[...] = gradient.gather(batch_rows) @ coef.T
         if intercept is not None:
             raw += intercept
-        y_batch = y_encoded[batch_rows]
+        y_batch = gradient.y[batch_rows]
         weight_batch = sample_weight[batch_rows]
         correct = raw.argmax(axis=1) == y_batch
         log_softmax(raw, out=raw)

@@ -62,7 +62,7 @@ def log_softmax(raw_prediction, *, out=None):
     return out
 
 
-def _loss_and_raw_gradient(raw_prediction, y, sample_weight, weight_sum):
+def _loss_and_raw_gradient(raw_prediction, y, sample_weight, weight_sum, rows=None):
     """Weighted cross-entropy, turning ``raw_prediction`` into its gradient.
 
     The hot part of every minibatch step, shared by :func:`softmax_loss` and the
@@ -79,13 +79,16 @@ def _loss_and_raw_gradient(raw_prediction, y, sample_weight, weight_sum):
         None means unit weights.
     weight_sum : float
         ``S``, the normaliser (the batch's or the whole data set's weight sum).
+    rows : ndarray of shape (n_samples,), default=None
+        ``arange(n_samples)``, when the caller keeps one to reuse.
 
     Returns
     -------
     loss : float
         ``-1/S * sum_i s_i * log_proba[i, y_i]``.
     """
-    rows = np.arange(raw_prediction.shape[0])
+    if rows is None:
+        rows = np.arange(raw_prediction.shape[0])
     log_softmax(raw_prediction, out=raw_prediction)
     log_proba_true = raw_prediction[rows, y]
     if sample_weight is None:
@@ -354,3 +357,88 @@ def check_gradient(
                 f"relative error {flat_error[j]:.3g}"
             )
     return rel_error
+
+
+class MinibatchGradient:
+    """Loss and gradient of minibatches of one data set, in preallocated buffers.
+
+    The training loop's view of the kernel: ``gradient(rows, coef, intercept)``
+    gathers the rows (a slice is used in place, an index array is copied into
+    a buffer of ``batch_size`` rows, never the whole X), computes the logits
+    with one BLAS product, turns them into ``G = diag(s / S_batch) (P - Y)``
+    in place, and forms ``G.T @ X_batch``. Only the data term: penalties are
+    the optimizer's.
+
+    Parameters
+    ----------
+    X : {ndarray, CSR matrix} of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,), dtype=intp
+        Encoded labels.
+    sample_weight : ndarray of shape (n_samples,) or None
+        None for unit weights (skips the weighting).
+    n_classes : int
+    batch_size : int
+    fit_intercept : bool
+    """
+
+    def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.fit_intercept = fit_intercept
+        self.dense = not sparse.issparse(X)
+        n_features = X.shape[1]
+        self.X_buffer = (
+            np.empty((batch_size, n_features), dtype=X.dtype) if self.dense else None
+        )
+        self.raw_buffer = np.empty((batch_size, n_classes), dtype=X.dtype)
+        self.grad_coef = np.empty((n_classes, n_features), dtype=X.dtype)
+        self.grad_intercept = np.empty(n_classes, dtype=X.dtype)
+        self.arange = np.arange(batch_size)
+
+    def gather(self, rows):
+        """The rows of X: a view for a slice, else a copy into the buffer."""
+        if isinstance(rows, slice):
+            return self.X[rows]
+        if self.dense:
+            return np.take(self.X, rows, axis=0, out=self.X_buffer[: len(rows)])
+        return self.X[rows]
+
+    def __call__(self, rows, coef, intercept):
+        """Loss and gradients of the rows ``rows``.
+
+        Returns
+        -------
+        loss : float
+            Weighted mean cross-entropy of the batch (NaN or inf if diverged).
+        weight_sum : float
+            The batch's weight sum; 0 means the batch carries no gradient and
+            the other outputs are not computed (loss 0).
+        grads : list of ndarray
+            ``[grad_coef]`` or ``[grad_coef, grad_intercept]`` (buffers,
+            overwritten by the next call).
+        """
+        y = self.y[rows]
+        n_rows = len(y)
+        if self.sample_weight is None:
+            weight, weight_sum = None, float(n_rows)
+        else:
+            weight = self.sample_weight[rows]
+            weight_sum = float(weight.sum())
+            if weight_sum <= 0:
+                return 0.0, 0.0, None  # zero-weight rows carry no gradient
+        X_batch = self.gather(rows)
+        raw = self.raw_buffer[:n_rows]
+        if self.dense:
+            np.matmul(X_batch, coef.T, out=raw)
+        else:
+            raw[...] = X_batch @ coef.T
+        if intercept is not None:
+            raw += intercept
+        loss = _loss_and_raw_gradient(raw, y, weight, weight_sum, self.arange[:n_rows])
+        if self.dense:
+            np.matmul(raw.T, X_batch, out=self.grad_coef)
+        else:
+            self.grad_coef[...] = (X_batch.T @ raw).T
+        if intercept is None:
+            return loss, weight_sum, [self.grad_coef]
+        np.sum(raw, axis=0, out=self.grad_intercept)
+        return loss, weight_sum, [self.grad_coef, self.grad_intercept]

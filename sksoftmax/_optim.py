@@ -10,9 +10,11 @@ import math
 import numpy as np
 from scipy import sparse
 
-# The step size never falls below this in the "adaptive" schedule: smaller
-# steps no longer change float64 weights of order one (SGDClassifier uses 1e-6).
+# The "adaptive" schedule stops once its step falls under both of these: 1e-6
+# is SGDClassifier's floor; eta0 / 100 (three divisions by 5) ends the decay
+# sooner, where further steps only polish digits that the SGD noise blurs.
 MIN_ADAPTIVE_STEP = 1e-6
+MIN_ADAPTIVE_FRACTION = 1e-2
 
 
 def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=20):
@@ -159,7 +161,8 @@ class OptimalSchedule(ConstantSchedule):
 class AdaptiveSchedule(ConstantSchedule):
     """Constant ``eta`` divided by 5 each time the objective stalls.
 
-    Stops once ``eta`` falls below ``MIN_ADAPTIVE_STEP``, as SGDClassifier's.
+    Stops once ``eta`` falls below ``max(MIN_ADAPTIVE_STEP,
+    MIN_ADAPTIVE_FRACTION * eta0)``.
     """
 
     def __init__(self, eta0):
@@ -171,7 +174,7 @@ class AdaptiveSchedule(ConstantSchedule):
 
     def stalled(self):
         self.eta /= 5.0
-        return self.eta < MIN_ADAPTIVE_STEP
+        return self.eta < max(MIN_ADAPTIVE_STEP, MIN_ADAPTIVE_FRACTION * self.eta0)
 
 
 class CosineSchedule(ConstantSchedule):

@@ -61,7 +61,8 @@ def test_binary_model_is_logistic_regression():
     X = StandardScaler().fit_transform(X)
     alpha = 1e-2
     clf = SoftmaxSGDClassifier(
-        alpha=alpha, batch_size=len(y), tol=1e-9, max_iter=5000, random_state=0
+        alpha=alpha, batch_size=len(y), learning_rate="constant", momentum=0.0,
+        tol=1e-10, max_iter=20000, random_state=0,
     ).fit(X, y)
     reference = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-10).fit(X, y)
     assert clf.coef_.shape == (1, X.shape[1]) and clf.intercept_.shape == (1,)
@@ -80,7 +81,10 @@ def test_multiclass_reaches_the_logistic_regression_optimum():
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     alpha = 1e-2
-    clf = SoftmaxSGDClassifier(alpha=alpha, tol=1e-10, max_iter=5000, random_state=0)
+    clf = SoftmaxSGDClassifier(
+        alpha=alpha, learning_rate="constant", momentum=0.0, tol=1e-10, max_iter=20000,
+        random_state=0,
+    )
     clf.fit(X, y)
     reference = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12).fit(X, y)
 
@@ -216,9 +220,10 @@ def test_warm_start_continues():
     X, y = make_blobs(n_samples=300, centers=3, random_state=0, cluster_std=3)
     clf = SoftmaxSGDClassifier(random_state=0, max_iter=3, tol=None, warm_start=True)
     first_loss = clf.fit(X, y).loss_curve_[-1]
-    assert clf.fit(X, y).loss_curve_[0] < first_loss
-    cold = SoftmaxSGDClassifier(random_state=0, max_iter=3, tol=None).fit(X, y)
-    assert cold.loss_curve_[0] > first_loss
+    warm_loss = clf.fit(X, y).loss_curve_[0]
+    cold_loss = SoftmaxSGDClassifier(random_state=0, max_iter=3, tol=None).fit(X, y).loss_curve_[0]
+    # The second fit starts where the first ended, far from a cold start.
+    assert abs(warm_loss - first_loss) < 0.1 * (cold_loss - first_loss)
 
 
 def test_max_iter_reached_before_tol_warns():

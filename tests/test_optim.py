@@ -39,6 +39,8 @@ def test_adaptive_divides_by_five_until_the_floor():
     assert schedule.stalled() is False and schedule(5) == pytest.approx(2e-5)
     assert schedule.stalled() is False and schedule(9) == pytest.approx(4e-6)
     assert schedule.stalled() is True  # 8e-7 < 1e-6: stop
+    schedule = AdaptiveSchedule(1.0)
+    assert [schedule.stalled() for _ in range(3)] == [False, False, True]  # 0.008 < 0.01
 
 
 def test_plain_sgd_update():
