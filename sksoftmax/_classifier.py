@@ -67,6 +67,11 @@ class _TrainingState:
         )
 
     @property
+    def coef_velocity(self):
+        velocities = self.optimizer.velocities
+        return velocities[0] if velocities else None
+
+    @property
     def params(self):
         return [self.coef] if self.intercept is None else [self.coef, self.intercept]
 
@@ -685,7 +690,7 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                         for grad in grads:
                             grad[0] = 0
                     eta = state.optimizer.update_params(state.params, grads, t)
-                    state.penalty.proximal_step(state.coef, eta)
+                    state.penalty.proximal_step(state.coef, eta, state.coef_velocity)
                     t += 1
                     state.accumulate_average(t)
                 if not (math.isfinite(epoch_loss) and all(np.isfinite(p).all() for p in state.params)):

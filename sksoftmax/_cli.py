@@ -1,10 +1,52 @@
-"""The ``sksoftmax`` command line: ``demo`` and the subcommands built on it."""
+"""The ``sksoftmax`` command line: ``demo``, ``train``, ``predict`` and ``bench``.
+
+``train`` and ``predict`` read CSV/TSV and Parquet tables (with pandas), NPZ
+archives and svmlight/libsvm files, so the heavy optional packages (pandas,
+pyarrow, matplotlib, skops, rich) are imported only by the subcommands that
+need them, through :func:`_require`, which names the extra to install.
+"""
 
 import argparse
+import csv
+import importlib
+import json
 import sys
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
+
+CLI_EXTRA = "pip install 'sksoftmax[cli]'"
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".npz": "npz",
+    ".svm": "svmlight",
+    ".svmlight": "svmlight",
+    ".libsvm": "svmlight",
+}
+CLASSIFIER_STEP = "softmaxsgdclassifier"
+
+
+class CLIError(Exception):
+    """A problem with the user's input, reported as one line, without a traceback."""
+
+
+def _require(module, purpose):
+    """Import an optional dependency, or fail with the extra that provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise CLIError(
+            f"{purpose} needs {module.split('.')[0]}, which is not installed; "
+            f"install the command-line extras with: {CLI_EXTRA}"
+        ) from None
+
+
+# --------------------------------------------------------------------- demo
 
 
 def run_demo(args):
@@ -70,7 +112,552 @@ def run_demo(args):
     return 0
 
 
+# ------------------------------------------------------------ reading data
+
+
+def _file_format(path):
+    """The format of ``path``, from its suffix (``.csv.gz`` reads as ``.csv``)."""
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zip") and len(suffixes) > 1:
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in SUFFIX_FORMATS:
+        return SUFFIX_FORMATS[suffixes[-1]]
+    raise CLIError(
+        f"cannot tell the format of {path} from its name; use one of the "
+        f"suffixes {', '.join(sorted(SUFFIX_FORMATS))}."
+    )
+
+
+def _check_exists(path):
+    if not Path(path).is_file():
+        raise CLIError(f"no such file: {path}")
+
+
+def _read_table(path, file_format):
+    """A CSV/TSV or Parquet file as a pandas DataFrame."""
+    pandas = _require("pandas", f"reading {file_format.upper()} files")
+    if file_format == "parquet":
+        _require("pyarrow", "reading Parquet files")
+        return pandas.read_parquet(path)
+    return pandas.read_csv(path, sep="\t" if file_format == "tsv" else ",")
+
+
+def _numeric_features(table, path):
+    """The DataFrame ``table`` as float columns, or an error naming the bad ones."""
+    from pandas.api.types import is_numeric_dtype
+
+    if table.shape[1] == 0:
+        raise CLIError(f"{path} has no feature columns.")
+    non_numeric = [
+        f"{name!r} ({table[name].dtype}, e.g. {table[name].dropna().iloc[0]!r})"
+        if table[name].notna().any() else f"{name!r} ({table[name].dtype})"
+        for name in table.columns
+        if not is_numeric_dtype(table[name])
+    ]
+    if non_numeric:
+        raise CLIError(
+            f"{path}: non-numeric feature column(s) {', '.join(non_numeric)}; "
+            "encode them as numbers (for example one-hot) or drop them."
+        )
+    with_missing = [
+        f"{name!r} ({count} missing)"
+        for name, count in table.isna().sum().items() if count
+    ]
+    if with_missing:
+        raise CLIError(
+            f"{path}: feature column(s) with missing values {', '.join(with_missing)}; "
+            "fill or drop them first."
+        )
+    return table.astype(np.float64)
+
+
+def _npz_arrays(path, target):
+    """Features and (when ``target`` names one) labels from an NPZ archive.
+
+    The features are the array ``X``, or the only array besides the labels.
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    if target is not None and target not in arrays:
+        raise CLIError(
+            f"{path} has no array {target!r} for the target; it has "
+            f"{sorted(arrays)}."
+        )
+    feature_names = [name for name in arrays if name != target]
+    if "X" in arrays and "X" != target:
+        feature_names = ["X"]
+    if len(feature_names) != 1:
+        raise CLIError(
+            f"{path}: cannot tell which array holds the features among "
+            f"{sorted(feature_names)}; name it 'X'."
+        )
+    X = arrays[feature_names[0]]
+    if X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
+        raise CLIError(
+            f"{path}: the features {feature_names[0]!r} must be a 2-D numeric array; "
+            f"got {X.dtype} of shape {X.shape}."
+        )
+    return X, None if target is None else arrays[target]
+
+
+def read_training_data(path, target):
+    """Features ``X`` (DataFrame, ndarray or CSR matrix) and labels ``y``."""
+    _check_exists(path)
+    file_format = _file_format(path)
+    if file_format == "svmlight":
+        if target is not None:
+            raise CLIError(
+                f"{path} is an svmlight file, which holds its labels itself; "
+                "drop --target."
+            )
+        from sklearn.datasets import load_svmlight_file
+
+        X, y = load_svmlight_file(str(path))
+        return X, y
+    if file_format == "npz":
+        return _npz_arrays(path, "y" if target is None else target)
+    if target is None:
+        raise CLIError(f"--target is required for {file_format.upper()} files.")
+    table = _read_table(path, file_format)
+    if target not in table.columns:
+        raise CLIError(
+            f"{path} has no column {target!r}; its columns are "
+            f"{', '.join(map(repr, table.columns))}."
+        )
+    y = table[target]
+    if y.isna().any():
+        raise CLIError(f"{path}: the target column {target!r} has missing values.")
+    return _numeric_features(table.drop(columns=[target]), path), y.to_numpy()
+
+
+def read_prediction_data(path, model):
+    """Features for ``model``: its named columns of a table, or the whole file."""
+    _check_exists(path)
+    file_format = _file_format(path)
+    if file_format == "svmlight":
+        from sklearn.datasets import load_svmlight_file
+
+        return load_svmlight_file(str(path), n_features=model.n_features_in_)[0]
+    if file_format == "npz":
+        return _npz_arrays(path, None)[0]
+    table = _read_table(path, file_format)
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return _numeric_features(table, path).to_numpy()
+    missing = [name for name in names if name not in table.columns]
+    if missing:
+        raise CLIError(
+            f"{path} lacks the feature column(s) {', '.join(map(repr, missing))} "
+            "that the model was trained on."
+        )
+    # Columns the model did not see, such as the target, are left out.
+    return _numeric_features(table[list(names)], path)
+
+
+# ----------------------------------------------------------------- training
+
+
+def _parse_param_grid(text):
+    """``--param-grid``: JSON text or a JSON file, keys are estimator parameters."""
+    if text is None:
+        return {}
+    if not text.lstrip().startswith("{"):
+        _check_exists(text)
+        text = Path(text).read_text()
+    try:
+        grid = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CLIError(f"--param-grid is not valid JSON: {error}") from None
+    if not isinstance(grid, dict):
+        raise CLIError(
+            "--param-grid must be a JSON object such as "
+            '\'{"alpha": [1e-5, 1e-4], "eta0": ["auto", 0.1]}\'.'
+        )
+    from sksoftmax import SoftmaxSGDClassifier
+
+    known = SoftmaxSGDClassifier().get_params()
+    unknown = [name for name in grid if name not in known]
+    if unknown:
+        raise CLIError(
+            f"--param-grid: unknown parameter(s) {', '.join(map(repr, unknown))} of "
+            f"SoftmaxSGDClassifier; known are {', '.join(sorted(known))}."
+        )
+    return {
+        f"{CLASSIFIER_STEP}__{name}": values if isinstance(values, list) else [values]
+        for name, values in grid.items()
+    }
+
+
+def _check_rows_per_class(y, needed, reason):
+    classes, counts = np.unique(y, return_counts=True)
+    too_few = [
+        f"{label!r} ({count})" for label, count in zip(classes, counts) if count < needed
+    ]
+    if too_few:
+        raise CLIError(
+            f"too few rows per class: {reason} needs at least {needed} rows of each "
+            f"class; these have fewer: {', '.join(too_few)}."
+        )
+
+
+def _make_pipeline(X, scale, random_state):
+    from scipy import sparse
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sksoftmax import SoftmaxSGDClassifier
+
+    classifier = SoftmaxSGDClassifier(random_state=random_state)
+    if not scale:
+        return make_pipeline(classifier)
+    # Centering would densify a sparse matrix: scale sparse columns only.
+    return make_pipeline(StandardScaler(with_mean=not sparse.issparse(X)), classifier)
+
+
+@contextmanager
+def _progress(enabled, description, total):
+    """Yield ``advance(n)``; draws a rich progress bar on stderr when enabled.
+
+    ``total=None`` draws a pulsing bar for work of unknown length.
+    """
+    if not enabled:
+        yield lambda n=1: None
+        return
+    rich_progress = _require("rich.progress", "--progress")
+    columns = [
+        rich_progress.TextColumn("{task.description}"),
+        rich_progress.BarColumn(),
+        rich_progress.MofNCompleteColumn(),
+        rich_progress.TimeElapsedColumn(),
+    ]
+    with rich_progress.Progress(*columns, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)
+
+
+def _search(pipeline, param_grid, X, y, args):
+    """Cross-validate each candidate of ``param_grid``; return the best params.
+
+    A loop over candidates rather than GridSearchCV, so that the progress bar
+    can advance after each one.
+    """
+    from sklearn.model_selection import ParameterGrid, StratifiedKFold, cross_validate
+
+    candidates = list(ParameterGrid(param_grid))
+    folds = StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state)
+    results = []
+    with _progress(args.progress, "cross-validating", len(candidates)) as advance:
+        for params in candidates:
+            scores = cross_validate(
+                pipeline.set_params(**params), X, y, cv=folds, n_jobs=args.n_jobs
+            )
+            results.append((params, scores["test_score"], scores["fit_time"]))
+            advance()
+    results.sort(key=lambda result: -result[1].mean())
+    print(f"{args.cv}-fold cross-validation accuracy of {len(candidates)} candidates:")
+    for params, scores, fit_times in results:
+        shown = ", ".join(
+            f"{name.removeprefix(CLASSIFIER_STEP + '__')}={value!r}"
+            for name, value in params.items()
+        )
+        print(
+            f"  {scores.mean():.4f} +- {scores.std():.4f}  "
+            f"({fit_times.mean() * 1000:.0f} ms/fit)  {shown}"
+        )
+    return results[0][0]
+
+
+def _print_report(model, X_test, y_test):
+    from sklearn.metrics import (
+        accuracy_score,
+        classification_report,
+        confusion_matrix,
+        log_loss,
+    )
+
+    classes = model.classes_
+    proba = model.predict_proba(X_test)
+    y_pred = classes[proba.argmax(axis=1)]
+    names = [str(label) for label in classes]
+    print(f"\nTest accuracy: {accuracy_score(y_test, y_pred):.4f}")
+    print(f"Test log-loss: {log_loss(y_test, proba, labels=classes):.4f}\n")
+    print(classification_report(
+        y_test, y_pred, labels=classes, target_names=names, zero_division=0
+    ))
+    matrix = confusion_matrix(y_test, y_pred, labels=classes)
+    width = max(max(map(len, names)), len(str(matrix.max())), 4)
+    print("Confusion matrix (rows: true class, columns: predicted class):")
+    print(" " * width + "".join(f" {name:>{width}s}" for name in names))
+    for name, row in zip(names, matrix):
+        print(f"{name:>{width}s}" + "".join(f" {count:>{width}d}" for count in row))
+    return y_pred
+
+
+def _save_plots(model, y_test, y_pred, folder):
+    """``loss_curve.png`` and ``confusion_matrix.png`` in ``folder``."""
+    from matplotlib.figure import Figure
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    classifier = model[-1]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    axes = figure.subplots()
+    epochs = np.arange(1, len(classifier.loss_curve_) + 1)
+    axes.plot(epochs, classifier.loss_curve_, label="training objective")
+    if hasattr(classifier, "validation_loss_curve_"):
+        axes.plot(epochs, classifier.validation_loss_curve_, label="validation log-loss")
+    axes.set(xlabel="epoch", ylabel="loss", title="SoftmaxSGDClassifier training")
+    axes.legend()
+    loss_path = folder / "loss_curve.png"
+    figure.savefig(loss_path, dpi=100)
+
+    figure = Figure(figsize=(6, 5), layout="constrained")
+    display = ConfusionMatrixDisplay.from_predictions(
+        y_test, y_pred, labels=classifier.classes_, ax=figure.subplots(), colorbar=False
+    )
+    display.ax_.set_title("Confusion matrix on the test part")
+    matrix_path = folder / "confusion_matrix.png"
+    figure.savefig(matrix_path, dpi=100)
+    return [loss_path, matrix_path]
+
+
+def run_train(args):
+    """Read a file, train (optionally tune), report on a held-out part, save."""
+    from sklearn.model_selection import ParameterGrid, train_test_split
+
+    if not args.no_plots:
+        _require("matplotlib", "saving plots (or pass --no-plots)")
+    if args.out is not None:
+        _require("skops.io", "saving the model")
+    param_grid = _parse_param_grid(args.param_grid)
+    X, y = read_training_data(args.data, args.target)
+    classes, counts = np.unique(y, return_counts=True)
+    print(
+        f"{args.data}: {X.shape[0]} rows, {X.shape[1]} features, {len(classes)} "
+        f"classes ({', '.join(f'{c}: {n}' for c, n in zip(classes, counts))})"
+    )
+    if len(classes) < 2:
+        raise CLIError(f"the target holds a single class, {classes[0]!r}.")
+    _check_rows_per_class(y, 2, "a stratified split into training and test parts")
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=args.test_size, stratify=y, random_state=args.random_state
+    )
+    print(f"split: {X_train.shape[0]} training rows, {X_test.shape[0]} test rows")
+
+    model = _make_pipeline(X, args.scale, args.random_state)
+    candidates = list(ParameterGrid(param_grid))  # [{}] for an empty grid
+    if len(candidates) > 1:
+        _check_rows_per_class(
+            y_train, args.cv, f"{args.cv}-fold cross-validation over --param-grid"
+        )
+        best_params = _search(model, param_grid, X_train, y_train, args)
+    else:
+        best_params = candidates[0]
+    model.set_params(**best_params)
+    start = time.perf_counter()
+    try:
+        with _progress(args.progress, "training", None):
+            model.fit(X_train, y_train)
+    except ValueError as error:
+        raise CLIError(f"training failed: {error}") from error
+    classifier = model[-1]
+    print(
+        f"trained {classifier!r} in {time.perf_counter() - start:.2f}s "
+        f"({classifier.n_iter_} epochs, {classifier.t_} updates)"
+    )
+    y_pred = _print_report(model, X_test, y_test)
+    if not args.no_plots:
+        for path in _save_plots(model, y_test, y_pred, args.plots_dir):
+            print(f"saved {path}")
+    if args.out is not None:
+        _save_model(model, args.out)
+        print(f"saved the model to {args.out}")
+    return 0
+
+
+# ----------------------------------------------------- saving and loading
+
+
+def _save_model(model, path):
+    skops_io = _require("skops.io", "saving the model")
+    skops_io.dump(model, path)
+
+
+def _trusted_types(skops_io, path):
+    """Which of the types in the file that skops does not trust by default to trust.
+
+    skops trusts scikit-learn's estimators (the Pipeline, StandardScaler) and
+    numpy's arrays by itself. What is left in a model that ``train`` wrote is
+    our estimator and the plain objects it keeps to resume ``partial_fit``
+    (its training state, optimizer, learning-rate schedule and penalty). So
+    exactly the names that resolve to classes defined in sksoftmax are
+    trusted; anything else (a function, a class from another package) is
+    refused rather than loaded.
+    """
+    untrusted = skops_io.get_untrusted_types(file=path)
+    trusted, refused = [], []
+    for name in untrusted:
+        module_name, _, attribute = name.rpartition(".")
+        candidate = None
+        if module_name.split(".")[0] == "sksoftmax":
+            try:
+                candidate = getattr(importlib.import_module(module_name), attribute, None)
+            except ImportError:
+                candidate = None
+        if isinstance(candidate, type) and candidate.__module__ == module_name:
+            trusted.append(name)
+        else:
+            refused.append(name)
+    if refused:
+        raise CLIError(
+            f"{path} holds types that sksoftmax did not write: {', '.join(refused)}. "
+            "If you trust the file, load it in Python with skops.io.load(path, "
+            "trusted=[...])."
+        )
+    return trusted
+
+
+def load_model(path):
+    """A model that ``sksoftmax train --out`` saved."""
+    skops_io = _require("skops.io", "loading the model")
+    _check_exists(path)
+    try:
+        return skops_io.load(path, trusted=_trusted_types(skops_io, path))
+    except CLIError:
+        raise
+    except Exception as error:
+        raise CLIError(f"{path} is not a model saved by skops: {error}") from error
+
+
+def run_predict(args):
+    """Predict labels and class probabilities for the rows of a file."""
+    model = load_model(args.model)
+    X = read_prediction_data(args.data, model)
+    try:
+        proba = model.predict_proba(X)
+    except ValueError as error:
+        raise CLIError(f"cannot predict {args.data}: {error}") from error
+    predictions = model.classes_[proba.argmax(axis=1)]
+    header = ["prediction"] + [f"proba_{label}" for label in model.classes_]
+    with _open_output(args.out) as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(header)
+        for label, row in zip(predictions, proba):
+            writer.writerow([label] + [f"{p:.6g}" for p in row])
+    if args.out != "-":
+        print(f"wrote {len(predictions)} predictions to {args.out}", file=sys.stderr)
+    return 0
+
+
+@contextmanager
+def _open_output(path):
+    if path == "-":
+        yield sys.stdout
+        return
+    with open(path, "w", newline="") as file:
+        yield file
+
+
+# -------------------------------------------------------------- benchmark
+
+
+def run_bench(args):
+    """Hand the remaining arguments to the benchmark script."""
+    try:
+        from sksoftmax import _benchmark  # imports the peers and plotting
+    except ImportError as error:
+        raise CLIError(f"the benchmark is not available: {error}") from error
+    return _benchmark.main(args.bench_args)
+
+
+# ------------------------------------------------------------------ parser
+
+
+def _test_size(text):
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1); got {text}")
+    return value
+
+
+def _add_train_parser(commands):
+    train = commands.add_parser(
+        "train",
+        help="train on a CSV/TSV, Parquet, NPZ or svmlight file and report",
+        description=(
+            "Train SoftmaxSGDClassifier (after StandardScaler) on a file, report "
+            "accuracy, log-loss, per-class precision/recall and the confusion "
+            "matrix on a stratified held-out part, save the loss curve and "
+            "confusion matrix as PNG and, with --out, the model."
+        ),
+    )
+    train.add_argument("data", help="a .csv, .tsv, .parquet, .npz or .svm/.libsvm file")
+    train.add_argument(
+        "--target", metavar="COLUMN",
+        help="the label column (tables) or array (NPZ, default 'y'; features in 'X')",
+    )
+    train.add_argument(
+        "--test-size", type=_test_size, default=0.25,
+        help="share of the rows held out for the report (default: 0.25)",
+    )
+    train.add_argument(
+        "--param-grid", metavar="JSON",
+        help=(
+            'parameters of SoftmaxSGDClassifier, as JSON text or a .json file: '
+            '\'{"alpha": [1e-5, 1e-4], "eta0": ["auto", 0.1]}\'; lists are '
+            "searched by cross-validation, single values are set"
+        ),
+    )
+    train.add_argument(
+        "--cv", type=int, default=5, help="folds of the --param-grid search (default: 5)"
+    )
+    train.add_argument("--out", metavar="MODEL.skops", help="save the trained model")
+    train.add_argument(
+        "--plots-dir", default=".", metavar="DIR",
+        help="where to save loss_curve.png and confusion_matrix.png (default: .)",
+    )
+    train.add_argument("--no-plots", action="store_true", help="save no plots")
+    train.add_argument(
+        "--no-scale", dest="scale", action="store_false",
+        help="train on the features as they are, without StandardScaler",
+    )
+    train.add_argument("--random-state", type=int, default=0)
+    train.add_argument("--n-jobs", type=int, default=None, help="parallel CV fits")
+    _add_progress_option(train)
+    train.set_defaults(handler=run_train)
+
+
+def _add_predict_parser(commands):
+    predict = commands.add_parser(
+        "predict",
+        help="predict the rows of a file with a saved model",
+        description=(
+            "Write one CSV row per input row: the predicted label and the "
+            "probability of each class. Table columns the model was not trained "
+            "on (such as the target) are ignored."
+        ),
+    )
+    predict.add_argument("model", help="a model saved by 'sksoftmax train --out'")
+    predict.add_argument("data", help="a .csv, .tsv, .parquet, .npz or .svm/.libsvm file")
+    predict.add_argument(
+        "--out", default="-", metavar="PREDICTIONS.csv",
+        help="where to write the predictions (default: standard output)",
+    )
+    predict.set_defaults(handler=run_predict)
+
+
+def _add_progress_option(parser):
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="show progress bars (needs rich; default: when rich is installed "
+        "and standard error is a terminal)",
+    )
+
+
 def build_parser():
+    """The argument parser of the ``sksoftmax`` command."""
     parser = argparse.ArgumentParser(
         prog="sksoftmax",
         description="Multinomial softmax regression trained by minibatch SGD.",
@@ -82,13 +669,44 @@ def build_parser():
     demo.add_argument("--n-jobs", type=int, default=2, help="parallel CV fits")
     demo.add_argument("--random-state", type=int, default=0)
     demo.set_defaults(handler=run_demo)
+    _add_train_parser(commands)
+    _add_predict_parser(commands)
+    bench = commands.add_parser(
+        "bench",
+        help="run the performance benchmark",
+        description=(
+            "Run the performance benchmark against scikit-learn's peers. Other "
+            "options (such as --quick) are passed to it; "
+            "'sksoftmax bench -- --help' lists them."
+        ),
+    )
+    bench.set_defaults(handler=run_bench)
     return parser
+
+
+def _default_progress():
+    try:
+        importlib.import_module("rich")
+    except ImportError:
+        return False
+    return sys.stderr.isatty()
 
 
 def main(argv=None):
     """Entry point of the ``sksoftmax`` console script."""
-    args = build_parser().parse_args(argv)
-    return args.handler(args)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.bench_args = extra[1:] if extra[:1] == ["--"] else extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "progress", False) is None:
+        args.progress = _default_progress()
+    try:
+        return args.handler(args)
+    except CLIError as error:
+        print(f"sksoftmax {args.command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -230,3 +230,120 @@ def test_max_iter_reached_before_tol_warns():
     X, y = make_blobs(n_samples=300, centers=3, random_state=0, cluster_std=3)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         SoftmaxSGDClassifier(random_state=0, max_iter=2, tol=1e-8).fit(X, y)
+
+
+def test_l1_gives_exact_zeros_that_grow_with_alpha():
+    X, y = make_classification(n_samples=600, n_features=40, n_informative=5,
+                               n_redundant=0, n_classes=3, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    n_zeros = []
+    for alpha in [1e-4, 1e-3, 1e-2, 5e-2]:
+        clf = SoftmaxSGDClassifier(penalty="l1", alpha=alpha, random_state=0).fit(X, y)
+        n_zeros.append(int(np.sum(clf.coef_ == 0.0)))
+    assert n_zeros == sorted(n_zeros) and n_zeros[-1] > n_zeros[0]
+    assert n_zeros[-1] >= 0.5 * clf.coef_.size
+    l2 = SoftmaxSGDClassifier(penalty="l2", alpha=5e-2, random_state=0).fit(X, y)
+    assert np.sum(l2.coef_ == 0.0) == 0
+    elasticnet = SoftmaxSGDClassifier(penalty="elasticnet", alpha=5e-2, l1_ratio=0.5,
+                                      random_state=0).fit(X, y)
+    assert 0 < np.sum(elasticnet.coef_ == 0.0) < n_zeros[-1] + 1
+
+
+def test_balanced_class_weight_equals_the_matching_sample_weights():
+    X, y = make_classification(n_samples=400, n_classes=3, n_informative=4,
+                               weights=[0.6, 0.3, 0.1], random_state=0)
+    balanced = SoftmaxSGDClassifier(class_weight="balanced", random_state=0).fit(X, y)
+    counts = np.bincount(y)
+    weights = (len(y) / (3 * counts))[y]
+    weighted = SoftmaxSGDClassifier(random_state=0).fit(X, y, sample_weight=weights)
+    assert_allclose(balanced.coef_, weighted.coef_, rtol=1e-10)
+    as_dict = SoftmaxSGDClassifier(
+        class_weight=dict(enumerate(len(y) / (3 * counts))), random_state=0
+    ).fit(X, y, sample_weight=np.full(len(y), 2.0))
+    # Weights are normalised by their sum: a constant factor changes nothing.
+    assert_allclose(as_dict.coef_, balanced.coef_, rtol=1e-6)
+
+
+def test_partial_fit_refuses_balanced_class_weight():
+    clf = SoftmaxSGDClassifier(class_weight="balanced")
+    with pytest.raises(ValueError, match="compute_class_weight"):
+        clf.partial_fit([[0.0], [1.0]], [0, 1], classes=[0, 1])
+    assert not hasattr(clf, "coef_")
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    X, y = make_classification(n_samples=3000, n_features=20, n_informative=5,
+                               n_classes=3, flip_y=0.2, random_state=0)
+    clf = SoftmaxSGDClassifier(
+        early_stopping=True, n_iter_no_change=3, tol=1e-3, learning_rate="constant",
+        eta0=0.5, momentum=0.0, random_state=0,
+    ).fit(X, y)
+    curve = clf.validation_loss_curve_
+    assert len(curve) == clf.n_iter_ == len(clf.validation_scores_) == len(clf.loss_curve_)
+    best_epoch = int(np.argmin(curve))
+    assert best_epoch < len(curve) - 1  # training ran past its best epoch
+    assert clf.best_loss_ == min(curve)
+    # The published weights are those of the best epoch: same validation loss.
+    rng = np.random.RandomState(0)
+    rows = np.arange(len(y))
+    from sklearn.model_selection import StratifiedShuffleSplit
+    _, validation = next(StratifiedShuffleSplit(
+        test_size=0.1, random_state=rng.randint(2**31 - 1)).split(rows, y))
+    decision = clf.decision_function(X[validation])
+    log_proba = decision - np.log(np.exp(decision).sum(axis=1, keepdims=True))
+    validation_loss = -np.mean(log_proba[np.arange(len(validation)), y[validation]])
+    assert validation_loss == pytest.approx(clf.best_loss_, rel=1e-9)
+
+
+def test_early_stopping_on_too_little_data_says_so():
+    X, y = np.arange(12.0).reshape(6, 2), [0, 1, 2, 0, 1, 2]
+    with pytest.raises(ValueError, match="validation_fraction"):
+        SoftmaxSGDClassifier(early_stopping=True).fit(X, y)
+
+
+def test_coef_init_and_intercept_init_start_the_fit():
+    X, y = make_blobs(n_samples=200, centers=3, random_state=0)
+    reference = SoftmaxSGDClassifier(random_state=0).fit(X, y)
+    started = SoftmaxSGDClassifier(random_state=0, max_iter=1, tol=None).fit(
+        X, y, coef_init=reference.coef_, intercept_init=reference.intercept_
+    )
+    assert started.loss_curve_[0] < reference.loss_curve_[0]
+    with pytest.raises(ValueError, match="coef_init must have shape"):
+        SoftmaxSGDClassifier().fit(X, y, coef_init=np.zeros((2, 2)))
+
+
+def test_averaged_sgd_predicts_with_the_running_mean():
+    X, y = make_blobs(n_samples=512, centers=3, random_state=0, cluster_std=4)
+    clf = SoftmaxSGDClassifier(average=True, max_iter=1, tol=None, shuffle=False,
+                               momentum=0.0, learning_rate="constant", eta0=0.01,
+                               random_state=0)
+    # Replay the two minibatch updates by hand and average the iterates.
+    coef, intercept = np.zeros((3, 2)), np.zeros(3)
+    iterates = []
+    for rows in (slice(0, 256), slice(256, 512)):
+        from sksoftmax import softmax_loss
+        _, grad_coef, grad_intercept = softmax_loss(coef, intercept, X[rows], y[rows],
+                                                    alpha=1e-4)
+        coef = coef - 0.01 * grad_coef
+        intercept = intercept - 0.01 * grad_intercept
+        iterates.append((coef, intercept))
+    clf.fit(X, y)
+    assert_allclose(clf.coef_, (iterates[0][0] + iterates[1][0]) / 2, rtol=1e-12)
+    assert_allclose(clf.intercept_, (iterates[0][1] + iterates[1][1]) / 2, rtol=1e-12)
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, y = make_blobs(n_samples=100, centers=2, random_state=0)
+    SoftmaxSGDClassifier(verbose=1, max_iter=4, tol=None, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 4
+    assert all("objective" in line and "step size" in line and "time" in line
+               for line in lines)
+
+
+@pytest.mark.parametrize("learning_rate", ["constant", "optimal", "invscaling", "cosine"])
+def test_every_schedule_trains(learning_rate):
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = SoftmaxSGDClassifier(learning_rate=learning_rate, random_state=0, max_iter=300)
+    assert clf.fit(X, y).score(X, y) > 0.9
