@@ -14,14 +14,21 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state, compute_class_weight, gen_batches
+from sklearn.utils._array_api import (
+    _convert_to_numpy,
+    check_same_namespace,
+    get_namespace_and_device,
+    move_to,
+)
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_is_fitted,
     validate_data,
 )
 
-from sksoftmax._loss import MinibatchGradient, log_softmax
+from sksoftmax._loss import ArrayAPIMinibatchGradient, MinibatchGradient, log_softmax
 from sksoftmax._optim import (
     SGDOptimizer,
     auto_step_sizes,
@@ -61,9 +68,9 @@ class _TrainingState:
         self.penalty = penalty
         self.average_start = average_start
         self.n_averaged = 0
-        self.average_coef = np.zeros_like(coef) if average_start is not None else None
+        self.average_coef = None if average_start is None else _zeros_like(coef)
         self.average_intercept = (
-            None if average_start is None or intercept is None else np.zeros_like(intercept)
+            None if average_start is None or intercept is None else _zeros_like(intercept)
         )
 
     @property
@@ -86,7 +93,7 @@ class _TrainingState:
             return
         self.n_averaged += 1
         # Running mean: avg += (w - avg) / k, exact for k = 1.
-        fraction = self.coef.dtype.type(1.0 / self.n_averaged)
+        fraction = 1.0 / self.n_averaged
         self.average_coef += fraction * (self.coef - self.average_coef)
         if self.intercept is not None:
             self.average_intercept += fraction * (self.intercept - self.average_intercept)
@@ -331,7 +338,7 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
             if self.class_weight is not None:
                 sample_weight = sample_weight * compute_class_weight(
                     self.class_weight, classes=classes, y=classes[y_encoded]
-                ).astype(X.dtype)[y_encoded]
+                ).astype(sample_weight.dtype)[y_encoded]
             self._check_weighted_classes(y_encoded, sample_weight, classes)
             warm = self.warm_start and hasattr(self, "coef_")
             if warm and not np.array_equal(self.classes_, classes):
@@ -341,14 +348,15 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                 )
             if coef_init is not None or intercept_init is not None:
                 coef, intercept = self._initial_params(
-                    coef_init, intercept_init, len(classes), X.shape[1], X.dtype
+                    coef_init, intercept_init, len(classes), X
                 )
             elif warm:
-                coef, intercept = self._full_params(X.dtype)
-            else:
                 coef, intercept = self._initial_params(
-                    None, None, len(classes), X.shape[1], X.dtype
+                    self.coef_, self.intercept_ if self.fit_intercept else None,
+                    len(classes), X,
                 )
+            else:
+                coef, intercept = self._initial_params(None, None, len(classes), X)
 
             rng = check_random_state(self.random_state)
             train_rows, validation_rows = self._split_validation(
@@ -422,6 +430,8 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"partial_fit needs at least 2 classes; got {all_classes.tolist()}."
                 )
+            if not first_call:
+                check_same_namespace(X, self, attribute="coef_", method="partial_fit")
             X, y, sample_weight = self._validate_X_y_weight(
                 X, y, sample_weight, reset=first_call
             )
@@ -435,16 +445,16 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
             if isinstance(self.class_weight, dict):
                 sample_weight = sample_weight * compute_class_weight(
                     self.class_weight, classes=all_classes, y=y
-                ).astype(X.dtype)[y_encoded]
+                ).astype(sample_weight.dtype)[y_encoded]
             if not first_call and self.coef_.dtype != X.dtype:
-                X = X.astype(self.coef_.dtype)
-                sample_weight = sample_weight.astype(self.coef_.dtype)
+                # Later chunks follow the dtype the model was started with.
+                X = X.astype(self.coef_.dtype) if sparse.issparse(X) else (
+                    get_namespace_and_device(X)[0].astype(X, self.coef_.dtype)
+                )
 
             rows = np.arange(X.shape[0])
             if first_call:
-                coef, intercept = self._initial_params(
-                    None, None, len(all_classes), X.shape[1], X.dtype
-                )
+                coef, intercept = self._initial_params(None, None, len(all_classes), X)
                 state = self._new_training_state(
                     X, sample_weight, rows, coef, intercept, total_epochs=self.max_iter
                 )
@@ -479,13 +489,16 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="predict_log_proba")
         raw_prediction = self.decision_function(X)
         if raw_prediction.ndim == 1:
             # Two classes: softmax([0, z]) is [1 - sigmoid(z), sigmoid(z)].
-            raw_prediction = np.column_stack(
-                [np.zeros_like(raw_prediction), raw_prediction]
-            )
-        return log_softmax(raw_prediction, out=raw_prediction)
+            xp = get_namespace_and_device(raw_prediction)[0]
+            raw_prediction = xp.stack([xp.zeros_like(raw_prediction), raw_prediction], axis=1)
+        if isinstance(raw_prediction, np.ndarray):
+            return log_softmax(raw_prediction, out=raw_prediction)
+        return log_softmax(raw_prediction)
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of :meth:`decision_function`.
@@ -499,30 +512,43 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to one; columns follow ``classes_``.
         """
-        return np.exp(self.predict_log_proba(X))
+        check_is_fitted(self)
+        check_same_namespace(X, self, attribute="coef_", method="predict_proba")
+        log_proba = self.predict_log_proba(X)
+        return get_namespace_and_device(log_proba)[0].exp(log_proba)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags
 
     # ------------------------------------------------------------ helpers
 
     def _validate_X_y_weight(self, X, y, sample_weight, *, reset):
+        """Checked X (in its namespace and device), y and sample_weight (numpy).
+
+        Labels and weights are small: the bookkeeping (encoding, class checks,
+        batch weight sums) uses numpy copies, and the training loop moves them
+        to X's device once.
+        """
+        xp, _, device = get_namespace_and_device(X)
         X, y = validate_data(
             self,
             X,
             y,
             accept_sparse="csr",
-            dtype=[np.float64, np.float32],
+            dtype=[xp.float64, xp.float32],
             order="C",
             reset=reset,
         )
+        y = _convert_to_numpy(y, get_namespace_and_device(y)[0])
         check_classification_targets(y)
         sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            move_to(sample_weight, xp=xp, device=device), X, dtype=X.dtype,
+            ensure_non_negative=True,
         )
-        return X, y, sample_weight
+        return X, y, _convert_to_numpy(sample_weight, xp)
 
     def _validate_training_data(self, X, y, sample_weight, *, reset):
         X, y, sample_weight = self._validate_X_y_weight(X, y, sample_weight, reset=reset)
@@ -544,43 +570,45 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                 "classes must carry weight."
             )
 
-    def _initial_params(self, coef_init, intercept_init, n_classes, n_features, dtype):
-        """Full-softmax parameters from user initial values (or zeros)."""
+    def _initial_params(self, coef_init, intercept_init, n_classes, X):
+        """Full-softmax parameters (in X's namespace, device and dtype), from
+        initial values given in the published shapes, or zeros."""
+        xp, _, device = get_namespace_and_device(X)
         n_rows = 1 if n_classes == 2 else n_classes
-        coef = np.zeros((n_classes, n_features), dtype=dtype)
-        intercept = np.zeros(n_classes, dtype=dtype) if self.fit_intercept else None
+        n_features = X.shape[1]
+        coef = xp.zeros((n_classes, n_features), dtype=X.dtype, device=device)
+        intercept = (
+            xp.zeros(n_classes, dtype=X.dtype, device=device) if self.fit_intercept else None
+        )
         if coef_init is not None:
-            coef_init = np.asarray(coef_init, dtype=dtype)
-            if coef_init.shape != (n_rows, n_features):
+            coef_init = xp.asarray(move_to(coef_init, xp=xp, device=device), dtype=X.dtype)
+            if tuple(coef_init.shape) != (n_rows, n_features):
                 raise ValueError(
                     f"coef_init must have shape {(n_rows, n_features)}; "
-                    f"got {coef_init.shape}."
+                    f"got {tuple(coef_init.shape)}."
                 )
-            coef[-n_rows:] = coef_init
+            coef[-n_rows:, ...] = coef_init
         if intercept_init is not None:
-            intercept_init = np.asarray(intercept_init, dtype=dtype).reshape(-1)
-            if intercept_init.shape != (n_rows,):
+            intercept_init = xp.reshape(
+                xp.asarray(move_to(intercept_init, xp=xp, device=device), dtype=X.dtype),
+                (-1,),
+            )
+            if tuple(intercept_init.shape) != (n_rows,):
                 raise ValueError(
                     f"intercept_init must have shape ({n_rows},); "
-                    f"got {intercept_init.shape}."
+                    f"got {tuple(intercept_init.shape)}."
                 )
             if intercept is not None:
                 intercept[-n_rows:] = intercept_init
         return coef, intercept
 
-    def _full_params(self, dtype):
-        """Full-softmax copies of the published ``coef_`` and ``intercept_``."""
-        return self._initial_params(
-            self.coef_, self.intercept_ if self.fit_intercept else None,
-            len(self.classes_), self.coef_.shape[1], dtype,
-        )
-
     def _publish(self, coef, intercept):
+        xp = get_namespace_and_device(coef)[0]
         if coef.shape[0] == 2:
-            coef, intercept = coef[1:], None if intercept is None else intercept[1:]
-        self.coef_ = coef.copy()
+            coef, intercept = coef[1:, ...], None if intercept is None else intercept[1:]
+        self.coef_ = xp.asarray(coef, copy=True)
         self.intercept_ = (
-            np.zeros(coef.shape[0], dtype=coef.dtype) if intercept is None else intercept.copy()
+            _zeros_like(coef[:, 0]) if intercept is None else xp.asarray(intercept, copy=True)
         )
 
     def _batch_size(self, n_samples):
@@ -653,7 +681,11 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
         n_rows = len(train_rows)
         batch_size = self._batch_size(n_rows)
         unit_weights = bool(np.all(sample_weight == 1))
-        gradient = MinibatchGradient(
+        xp = get_namespace_and_device(state.coef)[0]
+        kernel = MinibatchGradient if isinstance(state.coef, np.ndarray) else (
+            ArrayAPIMinibatchGradient
+        )
+        gradient = kernel(
             X, y_encoded, None if unit_weights else sample_weight,
             state.coef.shape[0], batch_size, state.intercept is not None,
         )
@@ -672,9 +704,11 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
         # Overflow is detected below (non-finite loss) rather than warned about.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for epoch in range(max_epochs):
-                order = rng.permutation(train_rows) if shuffle else train_rows
+                order = gradient.move_indices(
+                    rng.permutation(train_rows) if shuffle else train_rows
+                )
                 epoch_loss = 0.0
-                last_good = [p.copy() for p in state.params]
+                last_good = [xp.asarray(p, copy=True) for p in state.params]
                 for batch in batches:
                     rows = batch if in_place else order[batch]
                     batch_loss, batch_weight, grads = gradient(rows, state.coef, state.intercept)
@@ -688,12 +722,15 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                     if binary:
                         # Row 0 stays pinned at zero: binary logistic regression.
                         for grad in grads:
-                            grad[0] = 0
+                            grad[0, ...] = 0
                     eta = state.optimizer.update_params(state.params, grads, t)
                     state.penalty.proximal_step(state.coef, eta, state.coef_velocity)
                     t += 1
                     state.accumulate_average(t)
-                if not (math.isfinite(epoch_loss) and all(np.isfinite(p).all() for p in state.params)):
+                if not (
+                    math.isfinite(epoch_loss)
+                    and all(bool(xp.all(xp.isfinite(p))) for p in state.params)
+                ):
                     for param, good in zip(state.params, last_good):
                         param[...] = good
                     warnings.warn(
@@ -733,7 +770,8 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                     best_loss = current
                     if validation_rows is not None:
                         best_model = tuple(
-                            None if p is None else p.copy() for p in (coef_model, intercept_model)
+                            None if p is None else xp.asarray(p, copy=True)
+                            for p in (coef_model, intercept_model)
                         )
                 if check_convergence and self.tol is not None and n_no_improvement >= self.n_iter_no_change:
                     n_no_improvement = 0
@@ -761,23 +799,27 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
 def _validation_metrics(gradient, sample_weight, rows, coef, intercept):
     """Weighted log-loss and accuracy on the rows ``rows``, batch by batch.
 
-    Uses the training loop's buffers: no copy of the validation part of X.
+    Uses the training loop's gather: no copy of the validation part of X.
     """
-    batch_size = gradient.raw_buffer.shape[0]
+    xp = get_namespace_and_device(coef)[0]
+    batch_size = AUTO_BATCH_SIZE
     total_loss = total_correct = total_weight = 0.0
     for batch in gen_batches(len(rows), batch_size):
         batch_rows = rows[batch]
-        raw = gradient.raw_buffer[: len(batch_rows)]
-        raw[...] = gradient.gather(batch_rows) @ coef.T
+        raw = gradient.gather(gradient.move_indices(batch_rows)) @ coef.T
         if intercept is not None:
-            raw += intercept
-        y_batch = gradient.y[batch_rows]
+            raw = raw + intercept
+        log_proba = _convert_to_numpy(log_softmax(raw), xp)
+        y_batch = gradient.labels[batch_rows]
         weight_batch = sample_weight[batch_rows]
-        correct = raw.argmax(axis=1) == y_batch
-        log_softmax(raw, out=raw)
-        total_loss -= float(raw[np.arange(len(batch_rows)), y_batch] @ weight_batch)
+        correct = log_proba.argmax(axis=1) == y_batch
+        total_loss -= float(log_proba[np.arange(len(batch_rows)), y_batch] @ weight_batch)
         total_correct += float(correct @ weight_batch)
         total_weight += float(weight_batch.sum())
     if total_weight <= 0:
         return np.inf, 0.0
     return total_loss / total_weight, total_correct / total_weight
+
+
+def _zeros_like(array):
+    return get_namespace_and_device(array)[0].zeros_like(array)

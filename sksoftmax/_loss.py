@@ -23,6 +23,7 @@ Stanford cs231n's softmax assignment equals ``alpha / 2``.
 import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
+from sklearn.utils._array_api import get_namespace_and_device
 from sklearn.utils.extmath import safe_sparse_dot
 
 __all__ = [
@@ -38,23 +39,28 @@ def log_softmax(raw_prediction, *, out=None):
 
     Parameters
     ----------
-    raw_prediction : ndarray of shape (n_samples, n_classes)
-        Logits.
+    raw_prediction : array of shape (n_samples, n_classes)
+        Logits: a numpy array or any array API array.
     out : ndarray of shape (n_samples, n_classes), default=None
-        Where to write the result; may be ``raw_prediction`` itself.
+        Where to write the result (numpy only); may be ``raw_prediction`` itself.
 
     Returns
     -------
-    log_proba : ndarray of shape (n_samples, n_classes)
-        ``raw_prediction - logsumexp(raw_prediction, axis=1)``, same dtype.
+    log_proba : array of shape (n_samples, n_classes)
+        ``raw_prediction - logsumexp(raw_prediction, axis=1)``, same dtype,
+        namespace and device.
     """
-    if out is None:
-        out = np.empty_like(raw_prediction)
     # Subtracting the row max makes every exponent <= 0: exp never overflows,
     # and the largest term is exactly 1, so the sum is in [1, n_classes] and its
     # log never underflows. Written as (z - max) - log(sum exp(z - max)) the
     # result is exact for logits far beyond exp's range (1e4 in float32,
     # 1e300 in float64).
+    if not isinstance(raw_prediction, np.ndarray):
+        xp = get_namespace_and_device(raw_prediction)[0]
+        shifted = raw_prediction - xp.max(raw_prediction, axis=1, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+    if out is None:
+        out = np.empty_like(raw_prediction)
     row_max = raw_prediction.max(axis=1, keepdims=True)
     np.subtract(raw_prediction, row_max, out=out)
     sum_exp = np.exp(out).sum(axis=1, keepdims=True)
@@ -383,6 +389,7 @@ class MinibatchGradient:
 
     def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
         self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.labels = y  # encoded labels as numpy, for bookkeeping
         self.fit_intercept = fit_intercept
         self.dense = not sparse.issparse(X)
         n_features = X.shape[1]
@@ -393,6 +400,10 @@ class MinibatchGradient:
         self.grad_coef = np.empty((n_classes, n_features), dtype=X.dtype)
         self.grad_intercept = np.empty(n_classes, dtype=X.dtype)
         self.arange = np.arange(batch_size)
+
+    def move_indices(self, rows):
+        """Row indices as :meth:`gather` takes them (numpy: unchanged)."""
+        return rows
 
     def gather(self, rows):
         """The rows of X: a view for a slice, else a copy into the buffer."""
@@ -442,3 +453,68 @@ class MinibatchGradient:
             return loss, weight_sum, [self.grad_coef]
         np.sum(raw, axis=0, out=self.grad_intercept)
         return loss, weight_sum, [self.grad_coef, self.grad_intercept]
+
+
+class ArrayAPIMinibatchGradient:
+    """:class:`MinibatchGradient` for any array API namespace and device.
+
+    The same quantities, written with the namespace's functions only (the
+    label indicator is a one-hot product rather than fancy indexing), so that
+    the whole training loop runs where ``X`` lives, a GPU included. Row
+    indices given as numpy arrays are moved to the device by
+    :meth:`move_indices`, once per epoch.
+    """
+
+    def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
+        xp, _, device = get_namespace_and_device(X)
+        self.xp, self.device, self.X = xp, device, X
+        self.labels = y  # encoded labels as numpy, for bookkeeping
+        self.y = xp.asarray(y, device=device)
+        self.sample_weight = (
+            None if sample_weight is None
+            else xp.asarray(sample_weight, dtype=X.dtype, device=device)
+        )
+        self.class_range = xp.arange(n_classes, device=device)
+        self.fit_intercept = fit_intercept
+
+    def move_indices(self, rows):
+        """Row indices on the device, for :meth:`gather` and ``__call__``."""
+        return self.xp.asarray(rows, device=self.device)
+
+    def gather(self, rows):
+        """The rows of X: a view for a slice, else a gathered copy."""
+        if isinstance(rows, slice):
+            return self.X[rows, ...]
+        return self.xp.take(self.X, rows, axis=0)
+
+    def one_hot(self, rows):
+        y = self.y[rows] if isinstance(rows, slice) else self.xp.take(self.y, rows)
+        return self.xp.astype(y[:, None] == self.class_range[None, :], self.X.dtype)
+
+    def batch_weight(self, rows):
+        if self.sample_weight is None:
+            return None
+        if isinstance(rows, slice):
+            return self.sample_weight[rows]
+        return self.xp.take(self.sample_weight, rows)
+
+    def __call__(self, rows, coef, intercept):
+        xp = self.xp
+        X_batch = self.gather(rows)
+        weight = self.batch_weight(rows)
+        weight_sum = float(X_batch.shape[0]) if weight is None else float(xp.sum(weight))
+        if weight_sum <= 0:
+            return 0.0, 0.0, None
+        raw = X_batch @ coef.T
+        if intercept is not None:
+            raw = raw + intercept
+        log_proba = log_softmax(raw)
+        one_hot = self.one_hot(rows)
+        scale = 1.0 / weight_sum if weight is None else weight[:, None] / weight_sum
+        # G = diag(s / S) (P - Y), as in _loss_and_raw_gradient.
+        gradient = (xp.exp(log_proba) - one_hot) * scale
+        loss = -float(xp.sum(log_proba * one_hot * scale))
+        grads = [gradient.T @ X_batch]
+        if intercept is not None:
+            grads.append(xp.sum(gradient, axis=0))
+        return loss, weight_sum, grads

@@ -9,12 +9,44 @@ import math
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 
 # The "adaptive" schedule stops once its step falls under both of these: 1e-6
 # is SGDClassifier's floor; eta0 / 100 (three divisions by 5) ends the decay
 # sooner, where further steps only polish digits that the SGD noise blurs.
 MIN_ADAPTIVE_STEP = 1e-6
 MIN_ADAPTIVE_FRACTION = 1e-2
+
+
+def _zeros_like(array):
+    """Zeros of the array's shape, dtype, namespace and device."""
+    return get_namespace_and_device(array)[0].zeros_like(array)
+
+
+def _product(matrix, vector):
+    """``matrix @ vector`` as a float64 numpy vector, for any array namespace.
+
+    The power iteration runs on the host: only vectors cross to the device.
+    """
+    if sparse.issparse(matrix) or isinstance(matrix, np.ndarray):
+        return np.asarray(matrix @ vector, dtype=np.float64).ravel()
+    xp, _, device = get_namespace_and_device(matrix)
+    result = matrix @ xp.asarray(vector, dtype=matrix.dtype, device=device)
+    return np.asarray(_convert_to_numpy(result, xp), dtype=np.float64)
+
+
+def _row_norms_sq(X, chunk_rows=65536):
+    """Squared row norms as float64 numpy, without an (n_samples, n_features) temporary."""
+    if sparse.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+    if isinstance(X, np.ndarray):
+        return np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    xp = get_namespace_and_device(X)[0]
+    chunks = []
+    for start in range(0, X.shape[0], chunk_rows):
+        block = X[start : min(start + chunk_rows, X.shape[0]), ...]
+        chunks.append(_convert_to_numpy(xp.sum(block * block, axis=1), xp))
+    return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros(0)
 
 
 def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=20):
@@ -35,9 +67,9 @@ def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=2
             break
         v_coef /= norm
         v_ones /= norm
-        u = np.asarray(X @ (feature_scale * v_coef), dtype=np.float64).ravel() + v_ones
+        u = _product(X, feature_scale * v_coef) + v_ones
         u *= relative_weight
-        v_coef = feature_scale * np.asarray(X.T @ u, dtype=np.float64).ravel()
+        v_coef = feature_scale * _product(X.T, u)
         v_ones = float(u.sum()) if with_ones else 0.0
         eigenvalue = math.sqrt(float(v_coef @ v_coef) + v_ones**2)
     return eigenvalue
@@ -86,10 +118,7 @@ def auto_step_sizes(X, sample_weight, fit_intercept, batch_size, alpha, *, n_sam
         ``c``: the intercept's step is ``c * eta``.
     """
     relative_weight = (sample_weight / sample_weight.sum()).astype(np.float64)
-    if sparse.issparse(X):
-        row_norms_sq = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
-    else:
-        row_norms_sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    row_norms_sq = _row_norms_sq(X)
     max_norm_sq = float(row_norms_sq[sample_weight > 0].max(initial=0.0))
 
     scale = _top_eigenvalue(X, relative_weight, 1.0, with_ones=False)
@@ -236,21 +265,22 @@ class SGDOptimizer:
         self.step_scales = [1.0] * len(params) if step_scales is None else list(step_scales)
         self.momentum = momentum
         self.nesterov = nesterov
-        self.velocities = [np.zeros_like(p) for p in params] if momentum else []
+        self.velocities = [_zeros_like(p) for p in params] if momentum else []
 
     def update_params(self, params, grads, t):
         """Take one step; ``grads`` are scratch and are overwritten."""
         eta = self.schedule(t)
         if not self.momentum:
             for param, grad, scale in zip(params, grads, self.step_scales):
-                grad *= param.dtype.type(eta * scale)
+                # Python floats keep each array's dtype (float32 stays float32).
+                grad *= eta * scale
                 param -= grad
             return eta
         for param, grad, velocity, scale in zip(
             params, grads, self.velocities, self.step_scales
         ):
-            mu = param.dtype.type(self.momentum)
-            grad *= param.dtype.type(eta * scale)
+            mu = self.momentum
+            grad *= eta * scale
             velocity *= mu
             velocity -= grad
             if self.nesterov:
@@ -283,28 +313,28 @@ class Penalty:
         self.received = None  # q, one entry per weight
 
     def value(self, coef):
-        value = 0.5 * self.l2 * float(np.vdot(coef, coef))
+        xp = get_namespace_and_device(coef)[0]
+        value = 0.5 * self.l2 * float(xp.sum(coef * coef))
         if self.l1:
-            value += self.l1 * float(np.abs(coef).sum())
+            value += self.l1 * float(xp.sum(xp.abs(coef)))
         return value
 
     def add_gradient(self, grad_coef, coef):
         if self.l2:
-            grad_coef += coef.dtype.type(self.l2) * coef
+            grad_coef += self.l2 * coef
 
     def proximal_step(self, coef, eta, velocity=None):
         if not self.l1:
             return
+        xp = get_namespace_and_device(coef)[0]
         if self.received is None:
-            self.received = np.zeros_like(coef)
+            self.received = _zeros_like(coef)
         self.total_shrinkage += self.l1 * eta
-        before = coef.copy()
-        positive, negative = coef > 0, coef < 0
+        before = xp.asarray(coef, copy=True)
         # w > 0: w <- max(0, w - (u + q)); w < 0: w <- min(0, w + (u - q)).
-        shrunk_down = np.maximum(0, coef - (self.total_shrinkage + self.received))
-        shrunk_up = np.minimum(0, coef + (self.total_shrinkage - self.received))
-        np.copyto(coef, shrunk_down, where=positive)
-        np.copyto(coef, shrunk_up, where=negative)
+        shrunk_down = xp.clip(coef - (self.total_shrinkage + self.received), min=0)
+        shrunk_up = xp.clip(coef + (self.total_shrinkage - self.received), max=0)
+        coef[...] = xp.where(before > 0, shrunk_down, xp.where(before < 0, shrunk_up, before))
         self.received += coef - before
         if velocity is not None:
             velocity[(coef == 0) & (before != 0)] = 0

@@ -1,0 +1,107 @@
+"""Fitting and predicting on array API namespaces (array-api-strict, torch on CPU)."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import sparse
+from sklearn import config_context
+from sklearn.datasets import make_classification
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
+
+from sksoftmax import SoftmaxSGDClassifier
+
+torch = pytest.importorskip("torch")  # installed by the test extra
+array_api_strict = pytest.importorskip("array_api_strict")
+
+
+def _namespaces():
+    yield "torch-cpu", torch, "cpu"
+    if torch.cuda.is_available():
+        yield "torch-cuda", torch, "cuda"
+    yield "array-api-strict", array_api_strict, array_api_strict.Device("CPU_DEVICE")
+
+
+NAMESPACES = list(_namespaces())
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(n_samples=700, n_features=12, n_informative=6,
+                               n_classes=3, random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.parametrize("name, xp, device", NAMESPACES, ids=[n[0] for n in NAMESPACES])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("options", [
+    {}, {"average": True}, {"penalty": "l1", "alpha": 1e-3}, {"early_stopping": True},
+], ids=["defaults", "average", "l1", "early_stopping"])
+def test_fit_matches_the_numpy_fit(data, name, xp, device, dtype, options):
+    X, y = data
+    X = X.astype(dtype)
+    params = dict(random_state=0, max_iter=8, tol=None, **options)
+    reference = SoftmaxSGDClassifier(**params).fit(X, y)
+    X_xp = xp.asarray(X, device=device)
+    y_xp = xp.asarray(y, device=device)
+    with config_context(array_api_dispatch=True):
+        clf = SoftmaxSGDClassifier(**params).fit(X_xp, y_xp)
+        proba = clf.predict_proba(X_xp)
+        predictions = clf.predict(X_xp)
+    for fitted in (clf.coef_, clf.intercept_, proba):
+        namespace, _, fitted_device = get_namespace_and_device(fitted)
+        assert fitted.dtype == X_xp.dtype
+        assert str(fitted_device) == str(get_namespace_and_device(X_xp)[2])
+    rtol = 1e-4 if dtype == "float32" else 1e-9
+    assert_allclose(_convert_to_numpy(clf.coef_, xp), reference.coef_, rtol=rtol, atol=rtol)
+    assert_allclose(_convert_to_numpy(proba, xp), reference.predict_proba(X), rtol=rtol,
+                    atol=rtol)
+    assert (_convert_to_numpy(predictions, xp) == reference.predict(X)).mean() > 0.99
+
+
+@pytest.mark.parametrize("name, xp, device", NAMESPACES, ids=[n[0] for n in NAMESPACES])
+def test_pipeline_with_standard_scaler_on_tensors(data, name, xp, device):
+    X, y = data
+    X_xp = xp.asarray(X * 50 + 3, device=device)
+    y_xp = xp.asarray(y, device=device)
+    with config_context(array_api_dispatch=True):
+        pipeline = make_pipeline(StandardScaler(), SoftmaxSGDClassifier(random_state=0))
+        pipeline.fit(X_xp, y_xp)
+        score = pipeline.score(X_xp, y_xp)
+        proba = pipeline.predict_proba(X_xp)
+    reference = make_pipeline(StandardScaler(), SoftmaxSGDClassifier(random_state=0))
+    reference.fit(X * 50 + 3, y)
+    assert score == pytest.approx(reference.score(X * 50 + 3, y), abs=0.01)
+    assert_allclose(_convert_to_numpy(proba, xp), reference.predict_proba(X * 50 + 3),
+                    atol=1e-6)
+
+
+def test_binary_partial_fit_on_torch(data):
+    X, y = data
+    X, y = X[y < 2], y[y < 2]
+    X_t, y_t = torch.asarray(X), torch.asarray(y)
+    reference = SoftmaxSGDClassifier(random_state=0)
+    with config_context(array_api_dispatch=True):
+        clf = SoftmaxSGDClassifier(random_state=0)
+        for chunk in np.array_split(np.arange(len(y)), 3):
+            clf.partial_fit(X_t[chunk], y_t[chunk], classes=np.array([0, 1]))
+            reference.partial_fit(X[chunk], y[chunk], classes=[0, 1])
+        assert isinstance(clf.coef_, torch.Tensor) and clf.coef_.shape == (1, 12)
+        assert clf.decision_function(X_t).shape == (len(y),)
+    assert_allclose(clf.coef_.numpy(), reference.coef_, rtol=1e-9)
+
+
+def test_sparse_input_under_dispatch_keeps_the_numpy_path(data):
+    X, y = data
+    X[np.abs(X) < 0.5] = 0
+    with config_context(array_api_dispatch=True):
+        clf = SoftmaxSGDClassifier(random_state=0, max_iter=5, tol=None)
+        clf.fit(sparse.csr_array(X), y)
+        assert isinstance(clf.coef_, np.ndarray)
+        on_torch = SoftmaxSGDClassifier(random_state=0).fit(torch.asarray(X), torch.asarray(y))
+        for method in (on_torch.predict, on_torch.predict_proba, on_torch.partial_fit):
+            arguments = (y,) if method == on_torch.partial_fit else ()
+            with pytest.raises(ValueError, match="Only the NumPy namespace is compatible"):
+                method(sparse.csr_array(X), *arguments)
+
