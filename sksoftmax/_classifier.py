@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sksoftmax._callbacks import CallbackSupportMixin, EpochCallbacks
 from sksoftmax._loss import ArrayAPIMinibatchGradient, MinibatchGradient, log_softmax
 from sksoftmax._optim import (
     SGDOptimizer,
@@ -99,7 +100,7 @@ class _TrainingState:
             self.average_intercept += fraction * (self.intercept - self.average_intercept)
 
 
-class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
+class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstimator):
     """Multinomial logistic (softmax) regression trained by minibatch SGD.
 
     Minimises the weighted cross-entropy of the softmax of ``X @ coef.T +
@@ -365,9 +366,13 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
             state = self._new_training_state(
                 X, sample_weight, train_rows, coef, intercept, total_epochs=self.max_iter
             )
+            callbacks = EpochCallbacks(
+                self, X, y, sample_weight, self.max_iter,
+                lambda coef, intercept: self._fitted_attributes(coef, intercept, classes),
+            )
             result = self._run_epochs(
                 X, y_encoded, sample_weight, state, rng, train_rows, validation_rows,
-                max_epochs=self.max_iter, t=0, check_convergence=True,
+                max_epochs=self.max_iter, t=0, check_convergence=True, callbacks=callbacks,
             )
             self.classes_ = classes
             self.t_ = result["t"]
@@ -382,6 +387,7 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                     self.__dict__.pop(name, None)
             self._training_state = state
             self._publish(*result["model"])
+            callbacks.fit_end()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -602,14 +608,25 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                 intercept[-n_rows:] = intercept_init
         return coef, intercept
 
-    def _publish(self, coef, intercept):
+    @staticmethod
+    def _fitted_attributes(coef, intercept, classes):
+        """``coef_``, ``intercept_`` and ``classes_`` from training parameters
+        (copies; for two classes, row 1 of the pinned softmax)."""
         xp = get_namespace_and_device(coef)[0]
         if coef.shape[0] == 2:
             coef, intercept = coef[1:, ...], None if intercept is None else intercept[1:]
-        self.coef_ = xp.asarray(coef, copy=True)
-        self.intercept_ = (
-            _zeros_like(coef[:, 0]) if intercept is None else xp.asarray(intercept, copy=True)
-        )
+        return {
+            "coef_": xp.asarray(coef, copy=True),
+            "intercept_": (
+                _zeros_like(coef[:, 0]) if intercept is None
+                else xp.asarray(intercept, copy=True)
+            ),
+            "classes_": classes,
+        }
+
+    def _publish(self, coef, intercept):
+        for name, value in self._fitted_attributes(coef, intercept, self.classes_).items():
+            setattr(self, name, value)
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -675,7 +692,7 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
 
     def _run_epochs(
         self, X, y_encoded, sample_weight, state, rng, train_rows, validation_rows,
-        *, max_epochs, t, check_convergence,
+        *, max_epochs, t, check_convergence, callbacks=None,
     ):
         """The epoch loop: shuffle, minibatch gradient, update, bookkeeping."""
         n_rows = len(train_rows)
@@ -709,6 +726,8 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                 )
                 epoch_loss = 0.0
                 last_good = [xp.asarray(p, copy=True) for p in state.params]
+                if callbacks is not None:
+                    callbacks.epoch_begin(*state.model())
                 for batch in batches:
                     rows = batch if in_place else order[batch]
                     batch_loss, batch_weight, grads = gradient(rows, state.coef, state.intercept)
@@ -773,6 +792,9 @@ class SoftmaxSGDClassifier(LinearClassifierMixin, BaseEstimator):
                             None if p is None else xp.asarray(p, copy=True)
                             for p in (coef_model, intercept_model)
                         )
+                if callbacks is not None and callbacks.epoch_end(coef_model, intercept_model):
+                    converged = True  # a callback asked to stop: not a failure
+                    break
                 if check_convergence and self.tol is not None and n_no_improvement >= self.n_iter_no_change:
                     n_no_improvement = 0
                     if state.optimizer.schedule.stalled():

@@ -1,0 +1,98 @@
+"""scikit-learn 1.9 callbacks on SoftmaxSGDClassifier: one subtask per epoch."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sksoftmax import SoftmaxSGDClassifier
+
+callback = pytest.importorskip("sklearn.callback")  # scikit-learn >= 1.9
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_classification(n_samples=600, n_features=10, n_informative=5,
+                               n_classes=3, random_state=0)
+
+
+class StopAfter:
+    """A FitCallback that asks training to stop at the end of a given epoch."""
+
+    def __init__(self, n_epochs):
+        self.n_epochs = n_epochs
+        self.seen = []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None, **kwargs):
+        if context.task_name != "epoch":
+            return False
+        self.seen.append(fitted_estimator.coef_.copy())
+        return len(self.seen) >= self.n_epochs
+
+
+def test_scoring_monitor_records_a_score_per_epoch(data):
+    X, y = data
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    clf = SoftmaxSGDClassifier(max_iter=6, tol=None, random_state=0).set_callbacks(monitor)
+    clf.fit(X, y)
+    rows = monitor.get_logs().data
+    epochs = [row for row in rows if row["task_name"] == "epoch"]
+    assert [row["task_id"] for row in epochs] == list(range(6))
+    # The last epoch's score is the fitted model's.
+    assert epochs[-1]["accuracy"] == pytest.approx(clf.score(X, y))
+    fit_rows = [row for row in rows if row["task_name"] == "fit"]
+    assert len(fit_rows) == 1 and fit_rows[0]["accuracy"] == pytest.approx(clf.score(X, y))
+
+
+def test_a_callback_can_stop_training_cleanly(data):
+    X, y = data
+    stopper = StopAfter(3)
+    clf = SoftmaxSGDClassifier(max_iter=50, tol=None, random_state=0)
+    clf.set_callbacks(stopper).fit(X, y)  # no ConvergenceWarning: a requested stop
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 3
+    # The published model is the one the callback saw last.
+    assert_allclose(clf.coef_, stopper.seen[-1])
+    assert np.isfinite(clf.predict_proba(X)).all()
+    reference = SoftmaxSGDClassifier(max_iter=3, tol=None, random_state=0).fit(X, y)
+    assert_allclose(clf.coef_, reference.coef_)
+
+
+def test_progress_bar_shows_epochs(data, capsys):
+    pytest.importorskip("rich")  # ProgressBar's own dependency (extra "progress")
+    X, y = data
+    SoftmaxSGDClassifier(max_iter=5, tol=None, random_state=0).set_callbacks(
+        callback.ProgressBar()
+    ).fit(X, y)
+    assert "SoftmaxSGDClassifier" in capsys.readouterr().out
+
+
+def test_progress_bar_nested_in_grid_search(data, capsys):
+    pytest.importorskip("rich")
+    X, y = data
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), SoftmaxSGDClassifier(max_iter=3, tol=None,
+                                                             random_state=0)),
+        {"softmaxsgdclassifier__alpha": [1e-4, 1e-3]}, cv=2,
+    )
+    search.set_callbacks(callback.ProgressBar(max_propagation_depth=None)).fit(X, y)
+    out = capsys.readouterr().out
+    assert "GridSearchCV" in out and "SoftmaxSGDClassifier" in out
+    assert search.best_estimator_[-1].n_iter_ == 3
+
+
+def test_without_callbacks_nothing_is_left_behind(data):
+    X, y = data
+    clf = SoftmaxSGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)
+    assert not any(name.startswith("_callback") for name in vars(clf))
