@@ -29,7 +29,12 @@ from sklearn.utils.validation import (
 )
 
 from sksoftmax._callbacks import CallbackSupportMixin, EpochCallbacks
-from sksoftmax._loss import ArrayAPIMinibatchGradient, MinibatchGradient, log_softmax
+from sksoftmax._loss import (
+    ArrayAPIMinibatchGradient,
+    MinibatchGradient,
+    SparseMinibatchGradient,
+    log_softmax,
+)
 from sksoftmax._optim import (
     SGDOptimizer,
     auto_step_sizes,
@@ -69,6 +74,8 @@ class _TrainingState:
         self.penalty = penalty
         self.average_start = average_start
         self.n_averaged = 0
+        self.binary = coef.shape[0] == 2
+        self.scale = 1.0  # the lazy sparse path's weights are scale * coef
         self.average_coef = None if average_start is None else _zeros_like(coef)
         self.average_intercept = (
             None if average_start is None or intercept is None else _zeros_like(intercept)
@@ -88,6 +95,61 @@ class _TrainingState:
         if self.n_averaged:
             return self.average_coef, self.average_intercept
         return self.coef, self.intercept
+
+    def step(self, grads, t):
+        """One update from the data gradients ``grads`` (scratch buffers)."""
+        self.penalty.add_gradient(grads[0], self.coef)
+        if self.binary:
+            # Row 0 stays pinned at zero: binary logistic regression.
+            for grad in grads:
+                grad[0, ...] = 0
+        eta = self.optimizer.update_params(self.params, grads, t)
+        self.penalty.proximal_step(self.coef, eta, self.coef_velocity)
+        self.accumulate_average(t + 1)
+
+    def sparse_step(self, grads, columns, t):
+        """One plain-SGD update touching only ``coef[:, columns]``.
+
+        The weights are ``scale * coef``: the L2 decay of every weight is one
+        multiplication of ``scale`` (as SGDClassifier's weight vector does),
+        the gradient step changes the touched columns, and the L1 shrinkage
+        is accumulated and applied to the columns when they are touched (and
+        to all at the end of the epoch, :meth:`fold_scale`).
+        """
+        if self.binary:
+            for grad in grads:
+                grad[0, ...] = 0
+        eta = self.optimizer.schedule(t)
+        self.scale *= 1.0 - eta * self.penalty.l2
+        if self.scale < 1e-9:  # keep coef away from overflow
+            self.fold_scale()
+        step = eta * self.optimizer.step_scales[0] / self.scale
+        self.coef[:, columns] -= step * grads[0]
+        if self.intercept is not None:
+            self.intercept -= (eta * self.optimizer.step_scales[1]) * grads[1]
+        if self.penalty.l1:
+            self.penalty.accumulate(eta)
+            self.catch_up(columns)
+
+    def catch_up(self, columns):
+        """Apply the L1 shrinkage that ``coef[:, columns]`` has not received."""
+        if not self.penalty.l1:
+            return
+        if self.penalty.received is None:
+            self.penalty.received = np.zeros_like(self.coef)
+        weights = self.scale * self.coef[:, columns]
+        received = self.penalty.received[:, columns]
+        self.penalty.clip(weights, received)
+        self.coef[:, columns] = weights / self.scale
+        self.penalty.received[:, columns] = received
+
+    def fold_scale(self):
+        """Make ``coef`` the weights again (scale 1), with all L1 shrinkage applied."""
+        if self.scale != 1.0:
+            self.coef *= self.scale
+            self.scale = 1.0
+        if self.penalty.l1 and self.penalty.received is not None:
+            self.penalty.clip(self.coef, self.penalty.received)
 
     def accumulate_average(self, t):
         if self.average_start is None or t < self.average_start:
@@ -652,6 +714,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             self.learning_rate, eta0, alpha=self.alpha, power_t=self.power_t,
             total_steps=total_epochs * steps_per_epoch,
         )
+        if sparse.issparse(X):
+            # Column-major weights: a sparse batch reads and writes whole
+            # columns coef[:, j], each then contiguous in memory.
+            coef = np.asfortranarray(coef)
         params = [coef] if intercept is None else [coef, intercept]
         optimizer = SGDOptimizer(
             params, schedule, momentum=self.momentum, nesterov=self.nesterovs_momentum,
@@ -699,14 +765,19 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         batch_size = self._batch_size(n_rows)
         unit_weights = bool(np.all(sample_weight == 1))
         xp = get_namespace_and_device(state.coef)[0]
-        kernel = MinibatchGradient if isinstance(state.coef, np.ndarray) else (
-            ArrayAPIMinibatchGradient
-        )
+        # CSR data with plain SGD updates only the columns each batch touches;
+        # momentum and averaging change every weight at every step.
+        lazy_sparse = sparse.issparse(X) and not self.momentum and state.average_start is None
+        if lazy_sparse:
+            kernel = SparseMinibatchGradient
+        elif isinstance(state.coef, np.ndarray):
+            kernel = MinibatchGradient
+        else:
+            kernel = ArrayAPIMinibatchGradient
         gradient = kernel(
             X, y_encoded, None if unit_weights else sample_weight,
             state.coef.shape[0], batch_size, state.intercept is not None,
         )
-        binary = state.coef.shape[0] == 2
         train_weight_sum = float(sample_weight[train_rows].sum())
         batches = list(gen_batches(n_rows, batch_size))
         # Full batches need no shuffling; all rows in order need no gathering.
@@ -724,28 +795,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 order = gradient.move_indices(
                     rng.permutation(train_rows) if shuffle else train_rows
                 )
-                epoch_loss = 0.0
                 last_good = [xp.asarray(p, copy=True) for p in state.params]
                 if callbacks is not None:
                     callbacks.epoch_begin(*state.model())
-                for batch in batches:
-                    rows = batch if in_place else order[batch]
-                    batch_loss, batch_weight, grads = gradient(rows, state.coef, state.intercept)
-                    if grads is None:
-                        continue
-                    if not math.isfinite(batch_loss):
-                        epoch_loss = math.nan  # diverged: handled below
-                        break
-                    epoch_loss += batch_loss * batch_weight
-                    state.penalty.add_gradient(grads[0], state.coef)
-                    if binary:
-                        # Row 0 stays pinned at zero: binary logistic regression.
-                        for grad in grads:
-                            grad[0, ...] = 0
-                    eta = state.optimizer.update_params(state.params, grads, t)
-                    state.penalty.proximal_step(state.coef, eta, state.coef_velocity)
-                    t += 1
-                    state.accumulate_average(t)
+                train_epoch = _train_sparse_epoch if lazy_sparse else _train_epoch
+                epoch_loss, t = train_epoch(gradient, state, order, batches, in_place, t)
                 if not (
                     math.isfinite(epoch_loss)
                     and all(bool(xp.all(xp.isfinite(p))) for p in state.params)
@@ -816,6 +870,44 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             "best_loss": best_loss if loss_curve else np.inf,
             "model": model,
         }
+
+
+def _train_epoch(gradient, state, order, batches, in_place, t):
+    """One pass of minibatch updates; returns the weighted loss sum and ``t``."""
+    epoch_loss = 0.0
+    for batch in batches:
+        rows = batch if in_place else order[batch]
+        batch_loss, batch_weight, grads = gradient(rows, state.coef, state.intercept)
+        if grads is None:
+            continue  # zero-weight rows carry no gradient
+        if not math.isfinite(batch_loss):
+            return math.nan, t  # diverged: the caller restores the last good weights
+        epoch_loss += batch_loss * batch_weight
+        state.step(grads, t)
+        t += 1
+    return epoch_loss, t
+
+
+def _train_sparse_epoch(gradient, state, order, batches, in_place, t):
+    """:func:`_train_epoch` for CSR data: updates touch the batch's columns only."""
+    epoch_loss = 0.0
+    for batch in batches:
+        selected = gradient.select(batch if in_place else order[batch])
+        if selected is None:
+            continue
+        columns, weight_sum = selected[1], selected[4]
+        # Shrinkage owed since the columns were last touched comes first, as
+        # it would have with dense updates.
+        state.catch_up(columns)
+        batch_loss, grads = gradient(selected, state.coef, state.intercept, state.scale)
+        if not math.isfinite(batch_loss):
+            state.fold_scale()
+            return math.nan, t
+        epoch_loss += batch_loss * weight_sum
+        state.sparse_step(grads, columns, t)
+        t += 1
+    state.fold_scale()
+    return epoch_loss, t
 
 
 def _validation_metrics(gradient, sample_weight, rows, coef, intercept):

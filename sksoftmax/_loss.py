@@ -518,3 +518,69 @@ class ArrayAPIMinibatchGradient:
         if intercept is not None:
             grads.append(xp.sum(gradient, axis=0))
         return loss, weight_sum, grads
+
+
+class SparseMinibatchGradient(MinibatchGradient):
+    """:class:`MinibatchGradient` for CSR data, on the columns a batch touches.
+
+    A batch of high-dimensional sparse rows touches a few thousand of maybe
+    millions of columns. The batch is re-indexed onto those columns only, so
+    the logits use ``coef[:, columns]`` and the gradient is the dense
+    ``(n_classes, len(columns))`` block ``G.T @ X_batch[:, columns]``: never an
+    ``(n_classes, n_features)`` array per batch.
+    """
+
+    def select(self, rows):
+        """The batch re-indexed onto its columns, or None if it has no weight.
+
+        Returns
+        -------
+        batch : tuple or None
+            ``(compact, columns, y, weight, weight_sum)``: the CSR batch over
+            ``len(columns)`` columns, the columns it covers, its labels and
+            weights (None for unit weights) and their sum.
+        """
+        y = self.y[rows]
+        n_rows = len(y)
+        if self.sample_weight is None:
+            weight, weight_sum = None, float(n_rows)
+        else:
+            weight = self.sample_weight[rows]
+            weight_sum = float(weight.sum())
+            if weight_sum <= 0:
+                return None
+        X_batch = self.X[rows]
+        columns, local_indices = np.unique(X_batch.indices, return_inverse=True)
+        compact = sparse.csr_matrix(
+            (X_batch.data, local_indices.reshape(-1), X_batch.indptr),
+            shape=(n_rows, len(columns)),
+        )
+        return compact, columns, y, weight, weight_sum
+
+    def __call__(self, batch, coef, intercept, scale=1.0):
+        """Loss and gradient blocks of a :meth:`select`-ed batch.
+
+        ``scale * coef`` are the weights (see the lazy sparse updates of the
+        estimator).
+
+        Returns
+        -------
+        loss : float
+        grads : list of ndarray
+            ``[grad_columns]`` of shape (n_classes, n_columns), then the
+            intercept's gradient when fitted.
+        """
+        compact, columns, y, weight, weight_sum = batch
+        n_rows = len(y)
+        coef_columns = coef[:, columns]
+        if scale != 1.0:
+            coef_columns *= scale
+        raw = self.raw_buffer[:n_rows]
+        raw[...] = compact @ coef_columns.T
+        if intercept is not None:
+            raw += intercept
+        loss = _loss_and_raw_gradient(raw, y, weight, weight_sum, self.arange[:n_rows])
+        grads = [np.asarray((compact.T @ raw).T, dtype=coef.dtype)]
+        if intercept is not None:
+            grads.append(raw.sum(axis=0))
+        return loss, grads

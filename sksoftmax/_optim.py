@@ -49,6 +49,26 @@ def _row_norms_sq(X, chunk_rows=65536):
     return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros(0)
 
 
+# The power iteration uses at most this many rows: the top eigenvalue of a
+# second-moment matrix is estimated well from a random subset, at a fixed cost.
+MAX_POWER_ITERATION_ROWS = 16384
+
+
+def _power_iteration_rows(X, relative_weight):
+    """X and its weights, or a fixed random subset of the weighted rows."""
+    weighted_rows = np.flatnonzero(relative_weight > 0)
+    if len(weighted_rows) <= MAX_POWER_ITERATION_ROWS:
+        return X, relative_weight
+    rows = np.sort(
+        np.random.RandomState(0).choice(weighted_rows, MAX_POWER_ITERATION_ROWS, replace=False)
+    )
+    weight = relative_weight[rows]
+    if sparse.issparse(X) or isinstance(X, np.ndarray):
+        return X[rows], weight / weight.sum()
+    xp, _, device = get_namespace_and_device(X)
+    return xp.take(X, xp.asarray(rows, device=device), axis=0), weight / weight.sum()
+
+
 def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=20):
     """Largest eigenvalue of the weighted second moment of ``[X * feature_scale, 1]``.
 
@@ -121,14 +141,15 @@ def auto_step_sizes(X, sample_weight, fit_intercept, batch_size, alpha, *, n_sam
     row_norms_sq = _row_norms_sq(X)
     max_norm_sq = float(row_norms_sq[sample_weight > 0].max(initial=0.0))
 
-    scale = _top_eigenvalue(X, relative_weight, 1.0, with_ones=False)
+    X_power, weight_power = _power_iteration_rows(X, relative_weight)
+    scale = _top_eigenvalue(X_power, weight_power, 1.0, with_ones=False)
     # The mean squared row norm (the trace) bounds the eigenvalue from above.
     scale = min(scale, float(row_norms_sq @ relative_weight))
     if not scale > 0.0:
         scale = 1.0  # every weighted row is zero: nothing to rescale
     if fit_intercept:
         full = 0.5 * _top_eigenvalue(
-            X, relative_weight, 1.0 / math.sqrt(scale), with_ones=True
+            X_power, weight_power, 1.0 / math.sqrt(scale), with_ones=True
         )
         per_row = 0.5 * (max_norm_sq / scale + 1.0)
     else:
@@ -324,18 +345,31 @@ class Penalty:
             grad_coef += self.l2 * coef
 
     def proximal_step(self, coef, eta, velocity=None):
+        """Accumulate this step's L1 shrinkage and apply it to every weight."""
         if not self.l1:
             return
-        xp = get_namespace_and_device(coef)[0]
+        self.accumulate(eta)
         if self.received is None:
             self.received = _zeros_like(coef)
+        self.clip(coef, self.received, velocity)
+
+    def accumulate(self, eta):
+        """Add this step's L1 shrinkage to ``u`` (applied later by :meth:`clip`)."""
         self.total_shrinkage += self.l1 * eta
+
+    def clip(self, coef, received, velocity=None):
+        """Pull ``coef`` towards zero by the shrinkage it has not received yet.
+
+        ``coef`` and ``received`` (its ``q``) are updated in place; they may be
+        all weights or the columns a sparse minibatch touches.
+        """
+        xp = get_namespace_and_device(coef)[0]
         before = xp.asarray(coef, copy=True)
         # w > 0: w <- max(0, w - (u + q)); w < 0: w <- min(0, w + (u - q)).
-        shrunk_down = xp.clip(coef - (self.total_shrinkage + self.received), min=0)
-        shrunk_up = xp.clip(coef + (self.total_shrinkage - self.received), max=0)
+        shrunk_down = xp.clip(coef - (self.total_shrinkage + received), min=0)
+        shrunk_up = xp.clip(coef + (self.total_shrinkage - received), max=0)
         coef[...] = xp.where(before > 0, shrunk_down, xp.where(before < 0, shrunk_up, before))
-        self.received += coef - before
+        received += coef - before
         if velocity is not None:
             velocity[(coef == 0) & (before != 0)] = 0
 
