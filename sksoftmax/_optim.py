@@ -29,7 +29,8 @@ def _product(matrix, vector):
     The power iteration runs on the host: only vectors cross to the device.
     """
     if sparse.issparse(matrix) or isinstance(matrix, np.ndarray):
-        return np.asarray(matrix @ vector, dtype=np.float64).ravel()
+        # In the matrix's dtype: a float64 vector would upcast a float32 X.
+        return np.asarray(matrix @ vector.astype(matrix.dtype), dtype=np.float64).ravel()
     xp, _, device = get_namespace_and_device(matrix)
     result = matrix @ xp.asarray(vector, dtype=matrix.dtype, device=device)
     return np.asarray(_convert_to_numpy(result, xp), dtype=np.float64)

@@ -60,6 +60,9 @@ def test_fit_matches_the_numpy_fit(data, name, xp, device, dtype, options):
     assert (_convert_to_numpy(predictions, xp) == reference.predict(X)).mean() > 0.99
 
 
+# StandardScaler itself divides 0 / 0 on array-api-strict for its zero-variance
+# guard and warns; nothing of ours.
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
 @pytest.mark.parametrize("name, xp, device", NAMESPACES, ids=[n[0] for n in NAMESPACES])
 def test_pipeline_with_standard_scaler_on_tensors(data, name, xp, device):
     X, y = data
