@@ -32,11 +32,19 @@ def objective(coef, intercept, X, y, alpha):
 def datasets(quick):
     yield "digits", load_digits(return_X_y=True)
     yield "breast_cancer", load_breast_cancer(return_X_y=True)
-    sizes = [(1_000, 3), (10_000, 10)] if quick else [(1_000, 3), (10_000, 10), (100_000, 30)]
+    sizes = (
+        [(1_000, 3), (10_000, 10)]
+        if quick
+        else [(1_000, 3), (10_000, 10), (100_000, 30)]
+    )
     for n_samples, n_classes in sizes:
         X, y = make_classification(
-            n_samples=n_samples, n_features=50, n_informative=20, n_classes=n_classes,
-            n_clusters_per_class=1, random_state=0,
+            n_samples=n_samples,
+            n_features=50,
+            n_informative=20,
+            n_classes=n_classes,
+            n_clusters_per_class=1,
+            random_state=0,
         )
         yield f"synthetic n={n_samples} k={n_classes}", (X, y)
 
@@ -67,7 +75,9 @@ def main(argv=None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 optimum = LogisticRegression(C=C, tol=1e-10, max_iter=100_000).fit(X, y)
-                reference, time_reference = timed_fit(LogisticRegression(C=C), X, y, repeats)
+                reference, time_reference = timed_fit(
+                    LogisticRegression(C=C), X, y, repeats
+                )
                 ours, time_ours = timed_fit(
                     SoftmaxSGDClassifier(alpha=alpha, random_state=0), X, y, repeats
                 )
@@ -80,7 +90,10 @@ def main(argv=None):
                 f"| {name} | {alpha:g} | {f_star:.5f} | {f_ours:.5f} | {gap:.3f} | "
                 f"{time_ours:.3f} | {time_reference:.3f} |"
             )
-    print(f"\nworst gap: {worst_gap:.3f} %; slower than LogisticRegression in {slower} rows")
+    print(
+        f"\nworst gap: {worst_gap:.3f} %; "
+        f"slower than LogisticRegression in {slower} rows"
+    )
 
 
 if __name__ == "__main__":

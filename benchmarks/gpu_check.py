@@ -26,7 +26,9 @@ def make_problem(n_samples, n_features, n_classes, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_samples, n_features), dtype=np.float32)
     true_coef = rng.standard_normal((n_classes, n_features), dtype=np.float32) / 4
-    logits = X @ true_coef.T + rng.gumbel(size=(n_samples, n_classes)).astype(np.float32)
+    logits = X @ true_coef.T + rng.gumbel(size=(n_samples, n_classes)).astype(
+        np.float32
+    )
     return X, logits.argmax(axis=1)
 
 
@@ -56,7 +58,10 @@ def main(argv=None):
         cpu_time = time.perf_counter() - start
     cpu_accuracy = cpu.score(X_test, y_test)
 
-    X_gpu, y_gpu = torch.asarray(X_train, device="cuda"), torch.asarray(y_train, device="cuda")
+    X_gpu, y_gpu = (
+        torch.asarray(X_train, device="cuda"),
+        torch.asarray(y_train, device="cuda"),
+    )
     with config_context(array_api_dispatch=True):
         SoftmaxSGDClassifier(max_iter=1, tol=None, random_state=0).fit(
             X_gpu[:10_000], y_gpu[:10_000]
@@ -70,15 +75,25 @@ def main(argv=None):
     gpu_accuracy = float((predictions.cpu().numpy() == y_test).mean())
     assert gpu.coef_.device.type == "cuda" and gpu.coef_.dtype == torch.float32
 
-    print(f"| fit ({args.epochs} epochs, {len(y_train)} x {args.n_features}, "
-          f"{args.n_classes} classes, float32) | time (s) | held-out accuracy |")
+    print(
+        f"| fit ({args.epochs} epochs, {len(y_train)} x {args.n_features}, "
+        f"{args.n_classes} classes, float32) | time (s) | held-out accuracy |"
+    )
     print("|---|---|---|")
-    print(f"| numpy, CPU ({args.cpu_threads} threads) | {cpu_time:.2f} | {cpu_accuracy:.4f} |")
-    print(f"| torch, {torch.cuda.get_device_name()} | {gpu_time:.2f} | {gpu_accuracy:.4f} |")
+    print(
+        f"| numpy, CPU ({args.cpu_threads} threads) "
+        f"| {cpu_time:.2f} | {cpu_accuracy:.4f} |"
+    )
+    print(
+        f"| torch, {torch.cuda.get_device_name()} "
+        f"| {gpu_time:.2f} | {gpu_accuracy:.4f} |"
+    )
     speedup = cpu_time / gpu_time
     agree = abs(cpu_accuracy - gpu_accuracy) <= 0.005
-    print(f"\nspeed-up {speedup:.1f}x (target >= 20x); accuracies agree within 0.5 "
-          f"point: {agree}")
+    print(
+        f"\nspeed-up {speedup:.1f}x (target >= 20x); accuracies agree within 0.5 "
+        f"point: {agree}"
+    )
     return 0 if agree else 1
 
 

@@ -1,7 +1,12 @@
-"""sksoftmax: multinomial softmax regression trained by minibatch SGD, as a scikit-learn estimator."""
+"""sksoftmax: multinomial softmax regression by minibatch SGD, for scikit-learn."""
 
 from sksoftmax._classifier import SoftmaxSGDClassifier
-from sksoftmax._loss import check_gradient, log_softmax, softmax_loss, softmax_loss_naive
+from sksoftmax._loss import (
+    check_gradient,
+    log_softmax,
+    softmax_loss,
+    softmax_loss_naive,
+)
 
 __version__ = "0.1.0"
 

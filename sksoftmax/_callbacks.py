@@ -30,7 +30,9 @@ class EpochCallbacks:
 
     def __init__(self, estimator, X, y, sample_weight, max_epochs, publish):
         self.estimator, self.X, self.y = estimator, X, y
-        self.metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        self.metadata = (
+            None if sample_weight is None else {"sample_weight": sample_weight}
+        )
         self.publish = publish
         self.active = hasattr(estimator, "_init_callback_context") and hasattr(
             estimator, "_skl_callbacks"
@@ -44,7 +46,10 @@ class EpochCallbacks:
 
     def _hook_arguments(self, coef, intercept):
         return dict(
-            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
+            estimator=self.estimator,
+            X=self.X,
+            y=self.y,
+            metadata=self.metadata,
             reconstruction_attributes=self.publish(coef, intercept),
         )
 
@@ -60,12 +65,17 @@ class EpochCallbacks:
         if not self.active:
             return False
         return bool(
-            self.epoch_context.call_on_fit_task_end(**self._hook_arguments(coef, intercept))
+            self.epoch_context.call_on_fit_task_end(
+                **self._hook_arguments(coef, intercept)
+            )
         )
 
     def fit_end(self):
         if self.context is not None:
             self.context.call_on_fit_task_end(
-                estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
+                estimator=self.estimator,
+                X=self.X,
+                y=self.y,
+                metadata=self.metadata,
                 reconstruction_attributes={},
             )

@@ -337,16 +337,20 @@ def check_gradient(
     x = np.array(x, dtype=np.float64)
     grad = np.asarray(grad, dtype=np.float64)
     if grad.shape != x.shape:
-        raise ValueError(
-            f"grad must have the shape of x {x.shape}; got {grad.shape}."
-        )
+        raise ValueError(f"grad must have the shape of x {x.shape}; got {grad.shape}.")
     rel_error = np.full(x.shape, np.nan)
-    flat_x, flat_grad, flat_error = x.reshape(-1), grad.reshape(-1), rel_error.reshape(-1)
+    flat_x, flat_grad, flat_error = (
+        x.reshape(-1),
+        grad.reshape(-1),
+        rel_error.reshape(-1),
+    )
     if n_checks is None:
         entries = range(flat_x.size)
     else:
         rng = check_random_state(random_state)
-        entries = rng.choice(flat_x.size, size=min(n_checks, flat_x.size), replace=False)
+        entries = rng.choice(
+            flat_x.size, size=min(n_checks, flat_x.size), replace=False
+        )
     for j in entries:
         saved = flat_x[j]
         flat_x[j] = saved + epsilon
@@ -471,7 +475,8 @@ class ArrayAPIMinibatchGradient:
         self.labels = y  # encoded labels as numpy, for bookkeeping
         self.y = xp.asarray(y, device=device)
         self.sample_weight = (
-            None if sample_weight is None
+            None
+            if sample_weight is None
             else xp.asarray(sample_weight, dtype=X.dtype, device=device)
         )
         self.class_range = xp.arange(n_classes, device=device)
@@ -502,7 +507,9 @@ class ArrayAPIMinibatchGradient:
         xp = self.xp
         X_batch = self.gather(rows)
         weight = self.batch_weight(rows)
-        weight_sum = float(X_batch.shape[0]) if weight is None else float(xp.sum(weight))
+        weight_sum = (
+            float(X_batch.shape[0]) if weight is None else float(xp.sum(weight))
+        )
         if weight_sum <= 0:
             return 0.0, 0.0, None
         raw = X_batch @ coef.T

@@ -1,4 +1,4 @@
-"""Step sizes, learning-rate schedules, update rules and penalty steps for minibatch SGD.
+"""Step sizes, learning-rate schedules, update rules and penalty steps of minibatch SGD.
 
 Everything here is small objects with explicit state, updated in place, in the
 style of ``sklearn/neural_network/_stochastic_optimizers.py``. Nothing here
@@ -30,14 +30,16 @@ def _product(matrix, vector):
     """
     if sparse.issparse(matrix) or isinstance(matrix, np.ndarray):
         # In the matrix's dtype: a float64 vector would upcast a float32 X.
-        return np.asarray(matrix @ vector.astype(matrix.dtype), dtype=np.float64).ravel()
+        return np.asarray(
+            matrix @ vector.astype(matrix.dtype), dtype=np.float64
+        ).ravel()
     xp, _, device = get_namespace_and_device(matrix)
     result = matrix @ xp.asarray(vector, dtype=matrix.dtype, device=device)
     return np.asarray(_convert_to_numpy(result, xp), dtype=np.float64)
 
 
 def _row_norms_sq(X, chunk_rows=65536):
-    """Squared row norms as float64 numpy, without an (n_samples, n_features) temporary."""
+    """Squared row norms as float64 numpy, with no (n_samples, n_features) temporary."""
     if sparse.issparse(X):
         return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
     if isinstance(X, np.ndarray):
@@ -61,7 +63,9 @@ def _power_iteration_rows(X, relative_weight):
     if len(weighted_rows) <= MAX_POWER_ITERATION_ROWS:
         return X, relative_weight
     rows = np.sort(
-        np.random.RandomState(0).choice(weighted_rows, MAX_POWER_ITERATION_ROWS, replace=False)
+        np.random.RandomState(0).choice(
+            weighted_rows, MAX_POWER_ITERATION_ROWS, replace=False
+        )
     )
     weight = relative_weight[rows]
     if sparse.issparse(X) or isinstance(X, np.ndarray):
@@ -282,9 +286,13 @@ class SGDOptimizer:
         One per parameter, zeros at first (only when ``momentum > 0``).
     """
 
-    def __init__(self, params, schedule, *, momentum=0.0, nesterov=False, step_scales=None):
+    def __init__(
+        self, params, schedule, *, momentum=0.0, nesterov=False, step_scales=None
+    ):
         self.schedule = schedule
-        self.step_scales = [1.0] * len(params) if step_scales is None else list(step_scales)
+        self.step_scales = (
+            [1.0] * len(params) if step_scales is None else list(step_scales)
+        )
         self.momentum = momentum
         self.nesterov = nesterov
         self.velocities = [_zeros_like(p) for p in params] if momentum else []
@@ -369,7 +377,9 @@ class Penalty:
         # w > 0: w <- max(0, w - (u + q)); w < 0: w <- min(0, w + (u - q)).
         shrunk_down = xp.clip(coef - (self.total_shrinkage + received), min=0)
         shrunk_up = xp.clip(coef + (self.total_shrinkage - received), max=0)
-        coef[...] = xp.where(before > 0, shrunk_down, xp.where(before < 0, shrunk_up, before))
+        coef[...] = xp.where(
+            before > 0, shrunk_down, xp.where(before < 0, shrunk_up, before)
+        )
         received += coef - before
         if velocity is not None:
             velocity[(coef == 0) & (before != 0)] = 0

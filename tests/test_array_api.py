@@ -28,16 +28,24 @@ NAMESPACES = list(_namespaces())
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = make_classification(n_samples=700, n_features=12, n_informative=6,
-                               n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=700, n_features=12, n_informative=6, n_classes=3, random_state=0
+    )
     return StandardScaler().fit_transform(X), y
 
 
 @pytest.mark.parametrize("name, xp, device", NAMESPACES, ids=[n[0] for n in NAMESPACES])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("options", [
-    {}, {"average": True}, {"penalty": "l1", "alpha": 1e-3}, {"early_stopping": True},
-], ids=["defaults", "average", "l1", "early_stopping"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"average": True},
+        {"penalty": "l1", "alpha": 1e-3},
+        {"early_stopping": True},
+    ],
+    ids=["defaults", "average", "l1", "early_stopping"],
+)
 def test_fit_matches_the_numpy_fit(data, name, xp, device, dtype, options):
     X, y = data
     X = X.astype(dtype)
@@ -54,9 +62,12 @@ def test_fit_matches_the_numpy_fit(data, name, xp, device, dtype, options):
         assert fitted.dtype == X_xp.dtype
         assert str(fitted_device) == str(get_namespace_and_device(X_xp)[2])
     rtol = 1e-4 if dtype == "float32" else 1e-9
-    assert_allclose(_convert_to_numpy(clf.coef_, xp), reference.coef_, rtol=rtol, atol=rtol)
-    assert_allclose(_convert_to_numpy(proba, xp), reference.predict_proba(X), rtol=rtol,
-                    atol=rtol)
+    assert_allclose(
+        _convert_to_numpy(clf.coef_, xp), reference.coef_, rtol=rtol, atol=rtol
+    )
+    assert_allclose(
+        _convert_to_numpy(proba, xp), reference.predict_proba(X), rtol=rtol, atol=rtol
+    )
     assert (_convert_to_numpy(predictions, xp) == reference.predict(X)).mean() > 0.99
 
 
@@ -76,8 +87,9 @@ def test_pipeline_with_standard_scaler_on_tensors(data, name, xp, device):
     reference = make_pipeline(StandardScaler(), SoftmaxSGDClassifier(random_state=0))
     reference.fit(X * 50 + 3, y)
     assert score == pytest.approx(reference.score(X * 50 + 3, y), abs=0.01)
-    assert_allclose(_convert_to_numpy(proba, xp), reference.predict_proba(X * 50 + 3),
-                    atol=1e-6)
+    assert_allclose(
+        _convert_to_numpy(proba, xp), reference.predict_proba(X * 50 + 3), atol=1e-6
+    )
 
 
 def test_binary_partial_fit_on_torch(data):
@@ -102,9 +114,12 @@ def test_sparse_input_under_dispatch_keeps_the_numpy_path(data):
         clf = SoftmaxSGDClassifier(random_state=0, max_iter=5, tol=None)
         clf.fit(sparse.csr_array(X), y)
         assert isinstance(clf.coef_, np.ndarray)
-        on_torch = SoftmaxSGDClassifier(random_state=0).fit(torch.asarray(X), torch.asarray(y))
+        on_torch = SoftmaxSGDClassifier(random_state=0).fit(
+            torch.asarray(X), torch.asarray(y)
+        )
         for method in (on_torch.predict, on_torch.predict_proba, on_torch.partial_fit):
             arguments = (y,) if method == on_torch.partial_fit else ()
-            with pytest.raises(ValueError, match="Only the NumPy namespace is compatible"):
+            with pytest.raises(
+                ValueError, match="Only the NumPy namespace is compatible"
+            ):
                 method(sparse.csr_array(X), *arguments)
-

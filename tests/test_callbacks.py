@@ -15,8 +15,9 @@ callback = pytest.importorskip("sklearn.callback")  # scikit-learn >= 1.9
 
 @pytest.fixture(scope="module")
 def data():
-    return make_classification(n_samples=600, n_features=10, n_informative=5,
-                               n_classes=3, random_state=0)
+    return make_classification(
+        n_samples=600, n_features=10, n_informative=5, n_classes=3, random_state=0
+    )
 
 
 class StopAfter:
@@ -45,7 +46,9 @@ class StopAfter:
 def test_scoring_monitor_records_a_score_per_epoch(data):
     X, y = data
     monitor = callback.ScoringMonitor(scoring="accuracy")
-    clf = SoftmaxSGDClassifier(max_iter=6, tol=None, random_state=0).set_callbacks(monitor)
+    clf = SoftmaxSGDClassifier(max_iter=6, tol=None, random_state=0).set_callbacks(
+        monitor
+    )
     clf.fit(X, y)
     rows = monitor.get_logs().data
     epochs = [row for row in rows if row["task_name"] == "epoch"]
@@ -53,7 +56,9 @@ def test_scoring_monitor_records_a_score_per_epoch(data):
     # The last epoch's score is the fitted model's.
     assert epochs[-1]["accuracy"] == pytest.approx(clf.score(X, y))
     fit_rows = [row for row in rows if row["task_name"] == "fit"]
-    assert len(fit_rows) == 1 and fit_rows[0]["accuracy"] == pytest.approx(clf.score(X, y))
+    assert len(fit_rows) == 1 and fit_rows[0]["accuracy"] == pytest.approx(
+        clf.score(X, y)
+    )
 
 
 def test_a_callback_can_stop_training_cleanly(data):
@@ -82,9 +87,11 @@ def test_progress_bar_nested_in_grid_search(data, capsys):
     pytest.importorskip("rich")
     X, y = data
     search = GridSearchCV(
-        make_pipeline(StandardScaler(), SoftmaxSGDClassifier(max_iter=3, tol=None,
-                                                             random_state=0)),
-        {"softmaxsgdclassifier__alpha": [1e-4, 1e-3]}, cv=2,
+        make_pipeline(
+            StandardScaler(), SoftmaxSGDClassifier(max_iter=3, tol=None, random_state=0)
+        ),
+        {"softmaxsgdclassifier__alpha": [1e-4, 1e-3]},
+        cv=2,
     )
     search.set_callbacks(callback.ProgressBar(max_propagation_depth=None)).fit(X, y)
     out = capsys.readouterr().out

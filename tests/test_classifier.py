@@ -33,8 +33,10 @@ def test_pipeline_grid_search_on_digits(digits_split):
     X_train, X_test, y_train, y_test = digits_split
     search = GridSearchCV(
         make_pipeline(StandardScaler(), SoftmaxSGDClassifier(random_state=0)),
-        {"softmaxsgdclassifier__alpha": [1e-4, 1e-3],
-         "softmaxsgdclassifier__eta0": ["auto", 0.05]},
+        {
+            "softmaxsgdclassifier__alpha": [1e-4, 1e-3],
+            "softmaxsgdclassifier__eta0": ["auto", 0.05],
+        },
         cv=3,
         n_jobs=2,
     )
@@ -43,7 +45,9 @@ def test_pipeline_grid_search_on_digits(digits_split):
     assert search.best_estimator_[-1].coef_.shape == (10, 64)
 
 
-@pytest.mark.parametrize("load", [load_iris, load_wine, load_digits, load_breast_cancer])
+@pytest.mark.parametrize(
+    "load", [load_iris, load_wine, load_digits, load_breast_cancer]
+)
 def test_defaults_match_logistic_regression_accuracy(load):
     X, y = load(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -61,17 +65,32 @@ def test_binary_model_is_logistic_regression():
     X = StandardScaler().fit_transform(X)
     alpha = 1e-2
     clf = SoftmaxSGDClassifier(
-        alpha=alpha, batch_size=len(y), learning_rate="constant", momentum=0.0,
-        tol=1e-10, max_iter=20000, random_state=0,
+        alpha=alpha,
+        batch_size=len(y),
+        learning_rate="constant",
+        momentum=0.0,
+        tol=1e-10,
+        max_iter=20000,
+        random_state=0,
     ).fit(X, y)
     reference = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-10).fit(X, y)
     assert clf.coef_.shape == (1, X.shape[1]) and clf.intercept_.shape == (1,)
     assert clf.decision_function(X).shape == (len(y),)
     # Same objective: LogisticRegression's binary penalty is ||w||^2 / (2 C n).
-    ours = softmax_loss(np.vstack([0 * clf.coef_, clf.coef_]),
-                        np.r_[0, clf.intercept_], X, y, alpha=alpha)[0]
-    optimum = softmax_loss(np.vstack([0 * reference.coef_, reference.coef_]),
-                           np.r_[0, reference.intercept_], X, y, alpha=alpha)[0]
+    ours = softmax_loss(
+        np.vstack([0 * clf.coef_, clf.coef_]),
+        np.r_[0, clf.intercept_],
+        X,
+        y,
+        alpha=alpha,
+    )[0]
+    optimum = softmax_loss(
+        np.vstack([0 * reference.coef_, reference.coef_]),
+        np.r_[0, reference.intercept_],
+        X,
+        y,
+        alpha=alpha,
+    )[0]
     assert ours == pytest.approx(optimum, rel=1e-4)
     assert_allclose(clf.predict_proba(X), reference.predict_proba(X), atol=2e-3)
     assert_array_equal(clf.predict(X), clf.decision_function(X) > 0)
@@ -82,7 +101,11 @@ def test_multiclass_reaches_the_logistic_regression_optimum():
     X = StandardScaler().fit_transform(X)
     alpha = 1e-2
     clf = SoftmaxSGDClassifier(
-        alpha=alpha, learning_rate="constant", momentum=0.0, tol=1e-10, max_iter=20000,
+        alpha=alpha,
+        learning_rate="constant",
+        momentum=0.0,
+        tol=1e-10,
+        max_iter=20000,
         random_state=0,
     )
     clf.fit(X, y)
@@ -120,7 +143,9 @@ def test_log_proba_is_exact_where_proba_rounds_to_zero():
 )
 def test_any_label_kind(labels):
     X, y = make_blobs(n_samples=120, centers=len(labels), random_state=0)
-    y_labels = np.asarray(labels, dtype=object if isinstance(labels[0], str) else None)[y]
+    y_labels = np.asarray(labels, dtype=object if isinstance(labels[0], str) else None)[
+        y
+    ]
     clf = SoftmaxSGDClassifier(random_state=0).fit(X, y_labels)
     assert set(clf.classes_) == set(labels)
     assert clf.score(X, y_labels) > 0.85
@@ -142,7 +167,7 @@ def test_partial_fit_stream_converges():
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
     clf = SoftmaxSGDClassifier(random_state=0)
     scores = []
-    for epoch in range(5):
+    for _ in range(5):
         for chunk in np.array_split(np.arange(len(y_train)), 9):
             clf.partial_fit(X_train[chunk], y_train[chunk], classes=np.arange(4))
         scores.append(clf.score(X_test, y_test))
@@ -150,12 +175,18 @@ def test_partial_fit_stream_converges():
     assert scores[-1] >= reference - 0.02
     assert clf.n_iter_ == 45 and len(clf.loss_curve_) == 45
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
-    assert clf.t_ == sum(-(-len(c) // 256) for c in np.array_split(np.arange(len(y_train)), 9)) * 5
+    assert (
+        clf.t_
+        == sum(-(-len(c) // 256) for c in np.array_split(np.arange(len(y_train)), 9))
+        * 5
+    )
 
 
 def test_partial_fit_continues_a_pickled_model_identically():
     X, y = make_blobs(n_samples=300, centers=3, random_state=1)
-    clf = SoftmaxSGDClassifier(random_state=0).partial_fit(X[:150], y[:150], classes=[0, 1, 2])
+    clf = SoftmaxSGDClassifier(random_state=0).partial_fit(
+        X[:150], y[:150], classes=[0, 1, 2]
+    )
     restored = pickle.loads(pickle.dumps(clf))
     clf.partial_fit(X[150:], y[150:])
     restored.partial_fit(X[150:], y[150:])
@@ -164,8 +195,9 @@ def test_partial_fit_continues_a_pickled_model_identically():
 
 
 def test_sparse_and_dense_give_the_same_model():
-    X, y = make_classification(n_samples=500, n_features=30, n_informative=8,
-                               n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=500, n_features=30, n_informative=8, n_classes=3, random_state=0
+    )
     X[np.abs(X) < 1] = 0
     dense = SoftmaxSGDClassifier(random_state=0, max_iter=20, tol=None).fit(X, y)
     csr = SoftmaxSGDClassifier(random_state=0, max_iter=20, tol=None).fit(
@@ -175,8 +207,9 @@ def test_sparse_and_dense_give_the_same_model():
     assert_allclose(csr.predict_proba(sparse.csr_matrix(X)), dense.predict_proba(X))
 
 
-@pytest.mark.parametrize("penalty, rtol", [("l2", 1e-9), (None, 1e-9), ("l1", 1e-9),
-                                           ("elasticnet", 2e-2)])
+@pytest.mark.parametrize(
+    "penalty, rtol", [("l2", 1e-9), (None, 1e-9), ("l1", 1e-9), ("elasticnet", 2e-2)]
+)
 @pytest.mark.parametrize("n_classes", [2, 4])
 def test_lazy_sparse_updates_match_dense_updates(penalty, rtol, n_classes):
     # Plain SGD on CSR data touches only each batch's columns (L2 as a scalar
@@ -187,8 +220,16 @@ def test_lazy_sparse_updates_match_dense_updates(penalty, rtol, n_classes):
     y = rng.randint(0, n_classes, 900)
     # A moderate fixed step: with eta0="auto" (about 17 on this data) the
     # trajectory is sensitive enough to amplify rounding differences.
-    params = dict(momentum=0.0, max_iter=5, tol=None, random_state=0, penalty=penalty,
-                  alpha=1e-3, l1_ratio=0.5, eta0=2.0)
+    params = dict(
+        momentum=0.0,
+        max_iter=5,
+        tol=None,
+        random_state=0,
+        penalty=penalty,
+        alpha=1e-3,
+        l1_ratio=0.5,
+        eta0=2.0,
+    )
     dense = SoftmaxSGDClassifier(**params).fit(X.toarray(), y)
     lazy = SoftmaxSGDClassifier(**params).fit(X, y)
     assert_allclose(lazy.coef_, dense.coef_, rtol=rtol, atol=rtol * 1e-2)
@@ -216,13 +257,17 @@ def test_read_only_and_memmapped_inputs_are_not_written(tmp_path):
     y_read_only.setflags(write=False)
     weights = np.ones(len(y))
     weights.setflags(write=False)
-    clf = SoftmaxSGDClassifier(random_state=0).fit(X_memmap, y_read_only, sample_weight=weights)
+    clf = SoftmaxSGDClassifier(random_state=0).fit(
+        X_memmap, y_read_only, sample_weight=weights
+    )
     assert_array_equal(np.load(path), X)
     assert clf.score(X_memmap, y) > 0.85
 
 
 def test_same_random_state_gives_bit_identical_models():
-    X, y = make_classification(n_samples=2000, n_classes=3, n_informative=5, random_state=0)
+    X, y = make_classification(
+        n_samples=2000, n_classes=3, n_informative=5, random_state=0
+    )
     first = SoftmaxSGDClassifier(random_state=42).fit(X, y)
     second = SoftmaxSGDClassifier(random_state=42).fit(X, y)
     assert_array_equal(first.coef_, second.coef_)
@@ -243,7 +288,11 @@ def test_warm_start_continues():
     clf = SoftmaxSGDClassifier(random_state=0, max_iter=3, tol=None, warm_start=True)
     first_loss = clf.fit(X, y).loss_curve_[-1]
     warm_loss = clf.fit(X, y).loss_curve_[0]
-    cold_loss = SoftmaxSGDClassifier(random_state=0, max_iter=3, tol=None).fit(X, y).loss_curve_[0]
+    cold_loss = (
+        SoftmaxSGDClassifier(random_state=0, max_iter=3, tol=None)
+        .fit(X, y)
+        .loss_curve_[0]
+    )
     # The second fit starts where the first ended, far from a cold start.
     assert abs(warm_loss - first_loss) < 0.1 * (cold_loss - first_loss)
 
@@ -255,8 +304,14 @@ def test_max_iter_reached_before_tol_warns():
 
 
 def test_l1_gives_exact_zeros_that_grow_with_alpha():
-    X, y = make_classification(n_samples=600, n_features=40, n_informative=5,
-                               n_redundant=0, n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=600,
+        n_features=40,
+        n_informative=5,
+        n_redundant=0,
+        n_classes=3,
+        random_state=0,
+    )
     X = StandardScaler().fit_transform(X)
     n_zeros = []
     for alpha in [1e-4, 1e-3, 1e-2, 5e-2]:
@@ -266,14 +321,20 @@ def test_l1_gives_exact_zeros_that_grow_with_alpha():
     assert n_zeros[-1] >= 0.5 * clf.coef_.size
     l2 = SoftmaxSGDClassifier(penalty="l2", alpha=5e-2, random_state=0).fit(X, y)
     assert np.sum(l2.coef_ == 0.0) == 0
-    elasticnet = SoftmaxSGDClassifier(penalty="elasticnet", alpha=5e-2, l1_ratio=0.5,
-                                      random_state=0).fit(X, y)
+    elasticnet = SoftmaxSGDClassifier(
+        penalty="elasticnet", alpha=5e-2, l1_ratio=0.5, random_state=0
+    ).fit(X, y)
     assert 0 < np.sum(elasticnet.coef_ == 0.0) < n_zeros[-1] + 1
 
 
 def test_balanced_class_weight_equals_the_matching_sample_weights():
-    X, y = make_classification(n_samples=400, n_classes=3, n_informative=4,
-                               weights=[0.6, 0.3, 0.1], random_state=0)
+    X, y = make_classification(
+        n_samples=400,
+        n_classes=3,
+        n_informative=4,
+        weights=[0.6, 0.3, 0.1],
+        random_state=0,
+    )
     balanced = SoftmaxSGDClassifier(class_weight="balanced", random_state=0).fit(X, y)
     counts = np.bincount(y)
     weights = (len(y) / (3 * counts))[y]
@@ -294,14 +355,27 @@ def test_partial_fit_refuses_balanced_class_weight():
 
 
 def test_early_stopping_keeps_the_best_epoch():
-    X, y = make_classification(n_samples=3000, n_features=20, n_informative=5,
-                               n_classes=3, flip_y=0.2, random_state=0)
+    X, y = make_classification(
+        n_samples=3000,
+        n_features=20,
+        n_informative=5,
+        n_classes=3,
+        flip_y=0.2,
+        random_state=0,
+    )
     clf = SoftmaxSGDClassifier(
-        early_stopping=True, n_iter_no_change=3, tol=1e-3, learning_rate="constant",
-        eta0=0.5, momentum=0.0, random_state=0,
+        early_stopping=True,
+        n_iter_no_change=3,
+        tol=1e-3,
+        learning_rate="constant",
+        eta0=0.5,
+        momentum=0.0,
+        random_state=0,
     ).fit(X, y)
     curve = clf.validation_loss_curve_
-    assert len(curve) == clf.n_iter_ == len(clf.validation_scores_) == len(clf.loss_curve_)
+    assert (
+        len(curve) == clf.n_iter_ == len(clf.validation_scores_) == len(clf.loss_curve_)
+    )
     best_epoch = int(np.argmin(curve))
     assert best_epoch < len(curve) - 1  # training ran past its best epoch
     assert clf.best_loss_ == min(curve)
@@ -309,8 +383,12 @@ def test_early_stopping_keeps_the_best_epoch():
     rng = np.random.RandomState(0)
     rows = np.arange(len(y))
     from sklearn.model_selection import StratifiedShuffleSplit
-    _, validation = next(StratifiedShuffleSplit(
-        test_size=0.1, random_state=rng.randint(2**31 - 1)).split(rows, y))
+
+    _, validation = next(
+        StratifiedShuffleSplit(
+            test_size=0.1, random_state=rng.randint(2**31 - 1)
+        ).split(rows, y)
+    )
     decision = clf.decision_function(X[validation])
     log_proba = decision - np.log(np.exp(decision).sum(axis=1, keepdims=True))
     validation_loss = -np.mean(log_proba[np.arange(len(validation)), y[validation]])
@@ -336,16 +414,25 @@ def test_coef_init_and_intercept_init_start_the_fit():
 
 def test_averaged_sgd_predicts_with_the_running_mean():
     X, y = make_blobs(n_samples=512, centers=3, random_state=0, cluster_std=4)
-    clf = SoftmaxSGDClassifier(average=True, max_iter=1, tol=None, shuffle=False,
-                               momentum=0.0, learning_rate="constant", eta0=0.01,
-                               random_state=0)
+    clf = SoftmaxSGDClassifier(
+        average=True,
+        max_iter=1,
+        tol=None,
+        shuffle=False,
+        momentum=0.0,
+        learning_rate="constant",
+        eta0=0.01,
+        random_state=0,
+    )
     # Replay the two minibatch updates by hand and average the iterates.
     coef, intercept = np.zeros((3, 2)), np.zeros(3)
     iterates = []
     for rows in (slice(0, 256), slice(256, 512)):
         from sksoftmax import softmax_loss
-        _, grad_coef, grad_intercept = softmax_loss(coef, intercept, X[rows], y[rows],
-                                                    alpha=1e-4)
+
+        _, grad_coef, grad_intercept = softmax_loss(
+            coef, intercept, X[rows], y[rows], alpha=1e-4
+        )
         coef = coef - 0.01 * grad_coef
         intercept = intercept - 0.01 * grad_intercept
         iterates.append((coef, intercept))
@@ -359,13 +446,18 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     SoftmaxSGDClassifier(verbose=1, max_iter=4, tol=None, random_state=0).fit(X, y)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 4
-    assert all("objective" in line and "step size" in line and "time" in line
-               for line in lines)
+    assert all(
+        "objective" in line and "step size" in line and "time" in line for line in lines
+    )
 
 
-@pytest.mark.parametrize("learning_rate", ["constant", "optimal", "invscaling", "cosine"])
+@pytest.mark.parametrize(
+    "learning_rate", ["constant", "optimal", "invscaling", "cosine"]
+)
 def test_every_schedule_trains(learning_rate):
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    clf = SoftmaxSGDClassifier(learning_rate=learning_rate, random_state=0, max_iter=300)
+    clf = SoftmaxSGDClassifier(
+        learning_rate=learning_rate, random_state=0, max_iter=300
+    )
     assert clf.fit(X, y).score(X, y) > 0.9

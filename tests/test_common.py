@@ -39,7 +39,9 @@ def _runs_on_this_machine(check):
 
 CHECKS = [
     (estimator, check)
-    for estimator, check in estimator_checks_generator(SoftmaxSGDClassifier(random_state=0))
+    for estimator, check in estimator_checks_generator(
+        SoftmaxSGDClassifier(random_state=0)
+    )
     if _runs_on_this_machine(check)
 ]
 

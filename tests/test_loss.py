@@ -164,7 +164,11 @@ def test_log_softmax_rows_are_normalised():
 def test_all_zero_weights_leave_only_the_penalty():
     coef = np.ones((3, 2))
     loss, grad_coef, grad_intercept = softmax_loss(
-        coef, np.zeros(3), np.ones((4, 2)), [0, 1, 2, 0], alpha=0.5,
+        coef,
+        np.zeros(3),
+        np.ones((4, 2)),
+        [0, 1, 2, 0],
+        alpha=0.5,
         sample_weight=np.zeros(4),
     )
     assert loss == pytest.approx(0.5 * 0.5 * 6)
@@ -183,8 +187,9 @@ def test_all_zero_weights_leave_only_the_penalty():
     ],
 )
 def test_kernel_rejects_inconsistent_shapes(kwargs, message):
-    arguments = dict(coef=np.zeros((3, 2)), intercept=np.zeros(3), X=np.ones((3, 2)),
-                     y=[0, 1, 2])
+    arguments = dict(
+        coef=np.zeros((3, 2)), intercept=np.zeros(3), X=np.ones((3, 2)), y=[0, 1, 2]
+    )
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):
         softmax_loss(**arguments)

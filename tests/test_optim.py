@@ -20,12 +20,16 @@ from sksoftmax._optim import (
 
 
 def test_schedules_against_hand_computed_steps():
-    assert make_schedule("constant", 0.5, alpha=1.0, power_t=0.5, total_steps=10)(7) == 0.5
+    assert (
+        make_schedule("constant", 0.5, alpha=1.0, power_t=0.5, total_steps=10)(7) == 0.5
+    )
     invscaling = InvScalingSchedule(0.5, power_t=0.5)
     assert [invscaling(t) for t in (0, 3, 8)] == [0.5, 0.25, 0.5 / 3]
     optimal = OptimalSchedule(0.5, alpha=0.1)
     # eta0 / (1 + alpha eta0 t): 0.5, 0.5 / 1.5, 0.5 / 6
-    assert [optimal(t) for t in (0, 10, 100)] == pytest.approx([0.5, 0.5 / 1.5, 0.5 / 6])
+    assert [optimal(t) for t in (0, 10, 100)] == pytest.approx(
+        [0.5, 0.5 / 1.5, 0.5 / 6]
+    )
     cosine = CosineSchedule(1.0, total=10, warmup=2)
     assert cosine(0) == 0.5 and cosine(1) == 1.0
     assert cosine(2) == pytest.approx(1.0)
@@ -40,13 +44,19 @@ def test_adaptive_divides_by_five_until_the_floor():
     assert schedule.stalled() is False and schedule(9) == pytest.approx(4e-6)
     assert schedule.stalled() is True  # 8e-7 < 1e-6: stop
     schedule = AdaptiveSchedule(1.0)
-    assert [schedule.stalled() for _ in range(3)] == [False, False, True]  # 0.008 < 0.01
+    assert [schedule.stalled() for _ in range(3)] == [
+        False,
+        False,
+        True,
+    ]  # 0.008 < 0.01
 
 
 def test_plain_sgd_update():
     coef, intercept = np.array([[1.0, -2.0]]), np.array([0.5])
     optimizer = SGDOptimizer([coef, intercept], lambda t: 0.1, step_scales=[1.0, 3.0])
-    optimizer.update_params([coef, intercept], [np.array([[2.0, 4.0]]), np.array([1.0])], t=0)
+    optimizer.update_params(
+        [coef, intercept], [np.array([[2.0, 4.0]]), np.array([1.0])], t=0
+    )
     assert_allclose(coef, [[0.8, -2.4]])
     assert_allclose(intercept, [0.5 - 0.3])
 
@@ -71,7 +81,9 @@ def test_l1_proximal_step_gives_exact_zeros():
     assert np.sum(coef == 0) == 2
     elasticnet = make_penalty("elasticnet", alpha=2.0, l1_ratio=0.25)
     assert elasticnet.l1 == 0.5 and elasticnet.l2 == 1.5
-    assert elasticnet.value(np.array([[1.0, -2.0]])) == pytest.approx(0.5 * 3 + 0.75 * 5)
+    assert elasticnet.value(np.array([[1.0, -2.0]])) == pytest.approx(
+        0.5 * 3 + 0.75 * 5
+    )
     assert make_penalty(None, alpha=1.0, l1_ratio=0.5).value(coef) == 0.0
 
 
@@ -98,10 +110,16 @@ def test_auto_step_is_the_same_for_weights_and_repeats_and_sparse():
     rng = np.random.RandomState(0)
     X = rng.randn(15, 4) * [1, 10, 0.1, 3]
     weights = rng.randint(0, 4, 15).astype(float)
-    weighted = auto_step_sizes(X, weights, True, batch_size=256, alpha=1e-3, n_samples=15)
+    weighted = auto_step_sizes(
+        X, weights, True, batch_size=256, alpha=1e-3, n_samples=15
+    )
     repeated = auto_step_sizes(
-        np.repeat(X, weights.astype(int), axis=0), np.ones(int(weights.sum())), True,
-        batch_size=256, alpha=1e-3, n_samples=int(weights.sum()),
+        np.repeat(X, weights.astype(int), axis=0),
+        np.ones(int(weights.sum())),
+        True,
+        batch_size=256,
+        alpha=1e-3,
+        n_samples=int(weights.sum()),
     )
     assert_allclose(weighted, repeated, rtol=1e-12)
     on_csr = auto_step_sizes(
@@ -111,5 +129,7 @@ def test_auto_step_is_the_same_for_weights_and_repeats_and_sparse():
 
 
 def test_auto_step_survives_all_zero_data():
-    eta, scale = auto_step_sizes(np.zeros((5, 3)), np.ones(5), True, 2, 0.0, n_samples=5)
+    eta, scale = auto_step_sizes(
+        np.zeros((5, 3)), np.ones(5), True, 2, 0.0, n_samples=5
+    )
     assert math.isfinite(eta) and scale == 1.0
