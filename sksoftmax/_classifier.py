@@ -15,12 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state, compute_class_weight, gen_batches
-from sklearn.utils._array_api import (
-    _convert_to_numpy,
-    check_same_namespace,
-    get_namespace_and_device,
-    move_to,
-)
+from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import (
@@ -31,6 +26,7 @@ from sklearn.utils.validation import (
 from threadpoolctl import ThreadpoolController
 
 from sksoftmax._callbacks import CallbackSupportMixin, EpochCallbacks
+from sksoftmax._compat import check_same_namespace, move_to
 from sksoftmax._loss import (
     ArrayAPIMinibatchGradient,
     MinibatchGradient,
@@ -38,6 +34,12 @@ from sksoftmax._loss import (
     log_softmax,
 )
 from sksoftmax._optim import (
+    AdaptiveSchedule,
+    ConstantSchedule,
+    CosineSchedule,
+    InvScalingSchedule,
+    OptimalSchedule,
+    Penalty,
     SGDOptimizer,
     auto_step_sizes,
     make_penalty,
@@ -166,6 +168,55 @@ class _TrainingState:
             self.average_intercept += fraction * (
                 self.intercept - self.average_intercept
             )
+
+
+# The classes a _TrainingState is made of, by name: a pickled or skops-saved
+# model stores them as plain dicts (see SoftmaxSGDClassifier.__getstate__).
+_STATE_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        _TrainingState,
+        SGDOptimizer,
+        Penalty,
+        ConstantSchedule,
+        InvScalingSchedule,
+        OptimalSchedule,
+        AdaptiveSchedule,
+        CosineSchedule,
+    )
+}
+
+
+def _state_to_plain(value):
+    """``value`` with every training-state object replaced by a tagged dict."""
+    if _STATE_CLASSES.get(type(value).__name__) is type(value):
+        return {
+            "__class__": type(value).__name__,
+            "attributes": {
+                name: _state_to_plain(attribute)
+                for name, attribute in vars(value).items()
+            },
+        }
+    if isinstance(value, list):
+        return [_state_to_plain(item) for item in value]
+    return value
+
+
+def _state_from_plain(value):
+    """Inverse of :func:`_state_to_plain`."""
+    if isinstance(value, dict) and "__class__" in value:
+        cls = _STATE_CLASSES[value["__class__"]]
+        instance = cls.__new__(cls)
+        instance.__dict__.update(
+            {
+                name: _state_from_plain(item)
+                for name, item in value["attributes"].items()
+            }
+        )
+        return instance
+    if isinstance(value, list):
+        return [_state_from_plain(item) for item in value]
+    return value
 
 
 class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstimator):
@@ -635,6 +686,20 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         check_same_namespace(X, self, attribute="coef_", method="predict_proba")
         log_proba = self.predict_log_proba(X)
         return get_namespace_and_device(log_proba)[0].exp(log_proba)
+
+    def __getstate__(self):
+        # The partial_fit state is kept as dicts, lists, arrays and numbers,
+        # so that skops.io trusts everything in a saved model but this class.
+        state = dict(super().__getstate__())
+        if "_training_state" in state:
+            state["_training_state"] = _state_to_plain(state["_training_state"])
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "_training_state" in state:
+            state["_training_state"] = _state_from_plain(state["_training_state"])
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -375,8 +375,13 @@ class Penalty:
         xp = get_namespace_and_device(coef)[0]
         before = xp.asarray(coef, copy=True)
         # w > 0: w <- max(0, w - (u + q)); w < 0: w <- min(0, w + (u - q)).
-        shrunk_down = xp.clip(coef - (self.total_shrinkage + received), min=0)
-        shrunk_up = xp.clip(coef + (self.total_shrinkage - received), max=0)
+        # (xp.where rather than clip or maximum with a scalar: portable to
+        # every namespace and to numpy 1.23.)
+        zeros = xp.zeros_like(coef)
+        shrunk_down = coef - (self.total_shrinkage + received)
+        shrunk_down = xp.where(shrunk_down > 0, shrunk_down, zeros)
+        shrunk_up = coef + (self.total_shrinkage - received)
+        shrunk_up = xp.where(shrunk_up < 0, shrunk_up, zeros)
         coef[...] = xp.where(
             before > 0, shrunk_down, xp.where(before < 0, shrunk_up, before)
         )

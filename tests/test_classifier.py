@@ -216,7 +216,7 @@ def test_lazy_sparse_updates_match_dense_updates(penalty, rtol, n_classes):
     # scale, L1 accumulated): the same model as the dense path. Elastic-net
     # differs slightly: L1 shrinkage and L2 decay commute only approximately.
     rng = np.random.RandomState(0)
-    X = sparse.random_array((900, 400), density=0.02, random_state=rng, format="csr")
+    X = sparse.random(900, 400, density=0.02, random_state=rng, format="csr")
     y = rng.randint(0, n_classes, 900)
     # A moderate fixed step: with eta0="auto" (about 17 on this data) the
     # trajectory is sensitive enough to amplify rounding differences.
