@@ -6,7 +6,7 @@ import math
 import time
 import warnings
 from contextlib import contextmanager, nullcontext
-from numbers import Integral, Real
+from numbers import Integral, Number, Real
 
 import numpy as np
 from scipy import sparse
@@ -14,7 +14,12 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.utils import check_random_state, compute_class_weight, gen_batches
+from sklearn.utils import (
+    assert_all_finite,
+    check_random_state,
+    compute_class_weight,
+    gen_batches,
+)
 from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
@@ -41,6 +46,7 @@ from sksoftmax._optim import (
     OptimalSchedule,
     Penalty,
     SGDOptimizer,
+    _max_abs,
     auto_step_sizes,
     make_penalty,
     make_schedule,
@@ -455,6 +461,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             The fitted estimator.
         """
         with _state_restored_on_error(self):
+            self._check_class_weight()
             X, y_encoded, classes, sample_weight = self._validate_training_data(
                 X, y, sample_weight, reset=True
             )
@@ -466,6 +473,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     ).astype(sample_weight.dtype)[y_encoded]
                 )
             self._check_weighted_classes(y_encoded, sample_weight, classes)
+            sample_weight = _normalised_weight(sample_weight)
             warm = self.warm_start and hasattr(self, "coef_")
             if warm and not np.array_equal(self.classes_, classes):
                 raise ValueError(
@@ -562,10 +570,15 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         """
         with _state_restored_on_error(self):
             first_call = not hasattr(self, "classes_")
+            if not first_call:
+                # _fit_context skips this once fitted; parameters set in between
+                # must still be valid.
+                self._validate_params()
             if first_call and classes is None:
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit."
                 )
+            self._check_class_weight()
             if isinstance(self.class_weight, str):
                 raise ValueError(
                     "class_weight='balanced' needs the class counts of the whole "
@@ -573,6 +586,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     "with sklearn.utils.compute_class_weight instead."
                 )
             if classes is not None:
+                _check_label_types(classes, "classes")
                 all_classes = unique_labels(classes)
                 if not first_call and not np.array_equal(self.classes_, all_classes):
                     raise ValueError(
@@ -604,6 +618,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                         self.class_weight, classes=all_classes, y=y
                     ).astype(sample_weight.dtype)[y_encoded]
                 )
+            sample_weight = _normalised_weight(sample_weight)
             if not first_call and self.coef_.dtype != X.dtype:
                 # Later chunks follow the dtype the model was started with.
                 X = (
@@ -611,6 +626,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     if sparse.issparse(X)
                     else (get_namespace_and_device(X)[0].astype(X, self.coef_.dtype))
                 )
+                # float64 data beyond float32's range becomes infinite here.
+                assert_all_finite(X, input_name="X")
 
             rows = np.arange(X.shape[0])
             if first_call:
@@ -639,7 +656,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             self.t_ = result["t"]
             self.n_iter_ = n_epochs + result["n_epochs"]
             self.loss_curve_ = loss_curve + result["loss_curve"]
-            self.best_loss_ = min(self.loss_curve_)
+            self.best_loss_ = min(self.loss_curve_, default=np.inf)
             self._training_state = state
             self._publish(*result["model"])
         return self
@@ -727,6 +744,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             reset=reset,
         )
         y = _convert_to_numpy(y, get_namespace_and_device(y)[0])
+        _check_label_types(y, "y")
         check_classification_targets(y)
         sample_weight = _check_sample_weight(
             move_to(sample_weight, xp=xp, device=device),
@@ -747,6 +765,18 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 f"data, but the data contains only one class: {classes[0]!r}."
             )
         return X, y_encoded.astype(np.intp, copy=False), classes, sample_weight
+
+    def _check_class_weight(self):
+        """class_weight's values must be finite and non-negative (the constraints
+        only ask for a dict)."""
+        if isinstance(self.class_weight, dict) and not all(
+            isinstance(weight, Real) and math.isfinite(weight) and weight >= 0
+            for weight in self.class_weight.values()
+        ):
+            raise ValueError(
+                "class_weight must map labels to finite, non-negative weights; "
+                f"got {self.class_weight!r}."
+            )
 
     @staticmethod
     def _check_weighted_classes(y_encoded, sample_weight, classes):
@@ -774,6 +804,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             coef_init = xp.asarray(
                 move_to(coef_init, xp=xp, device=device), dtype=X.dtype
             )
+            if not bool(xp.all(xp.isfinite(coef_init))):
+                raise ValueError(
+                    "coef_init contains NaN or infinity; it must be finite."
+                )
             if tuple(coef_init.shape) != (n_rows, n_features):
                 raise ValueError(
                     f"coef_init must have shape {(n_rows, n_features)}; "
@@ -787,6 +821,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 ),
                 (-1,),
             )
+            if not bool(xp.all(xp.isfinite(intercept_init))):
+                raise ValueError(
+                    "intercept_init contains NaN or infinity; it must be finite."
+                )
             if tuple(intercept_init.shape) != (n_rows,):
                 raise ValueError(
                     f"intercept_init must have shape ({n_rows},); "
@@ -825,7 +863,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
             return max(1, min(AUTO_BATCH_SIZE, n_samples))
-        return self.batch_size
+        # A larger batch is the full batch: never allocate buffers beyond the data.
+        return min(self.batch_size, n_samples)
 
     def _new_training_state(
         self, X, sample_weight, rows, coef, intercept, *, total_epochs
@@ -899,6 +938,13 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 f"early_stopping could not split the data into stratified training "
                 f"and validation parts: {error}"
             ) from error
+        weighted = sample_weight[train_rows] > 0
+        if len(np.unique(y_encoded[train_rows][weighted])) < 2:
+            raise ValueError(
+                "early_stopping left positive sample_weight on fewer than 2 classes "
+                "in the training part; give more samples positive weight, or use "
+                "another validation_fraction or early_stopping=False."
+            )
         return np.sort(train_rows), np.sort(validation_rows)
 
     def _run_epochs(
@@ -941,6 +987,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             state.intercept is not None,
         )
         train_weight_sum = float(sample_weight[train_rows].sum())
+        x_max_abs = _max_abs(X)
         batches = list(gen_batches(n_rows, batch_size))
         # Full batches need no shuffling; all rows in order need no gathering.
         shuffle = self.shuffle and len(batches) > 1
@@ -963,22 +1010,26 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 order = gradient.move_indices(
                     rng.permutation(train_rows) if shuffle else train_rows
                 )
-                last_good = [xp.asarray(p, copy=True) for p in state.params]
+                # Divergence puts back all the epoch changed: weights, velocities,
+                # averages, penalty and schedule state, and the update count.
+                last_good, last_good_t = copy.deepcopy(state.__dict__), t
                 if callbacks is not None:
                     callbacks.epoch_begin(*state.model())
                 train_epoch = _train_sparse_epoch if lazy_sparse else _train_epoch
                 epoch_loss, t = train_epoch(
                     gradient, state, order, batches, in_place, t
                 )
-                if not (
-                    math.isfinite(epoch_loss)
-                    and all(bool(xp.all(xp.isfinite(p))) for p in state.params)
-                ):
-                    for param, good in zip(state.params, last_good):
-                        param[...] = good
+                objective = epoch_loss / train_weight_sum + state.penalty.value(
+                    state.coef
+                )
+                in_range = _logits_in_range(state, x_max_abs)
+                if not (math.isfinite(objective) and in_range):
+                    state.__dict__.update(last_good)
+                    t = last_good_t
                     warnings.warn(
-                        f"Training diverged in epoch {n_epochs + 1}: the loss became "
-                        f"non-finite with step size {state.optimizer.schedule(t):.3g}. "
+                        f"Training diverged in epoch {n_epochs + 1}: the loss or the "
+                        "weights overflowed with step size "
+                        f"{state.optimizer.schedule(t):.3g}. "
                         "The weights of the last finite epoch are kept. Lower eta0 "
                         "(or use eta0='auto') or scale the features, for example "
                         "with StandardScaler.",
@@ -988,9 +1039,6 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     break
                 n_epochs += 1
                 coef_model, intercept_model = state.model()
-                objective = epoch_loss / train_weight_sum + state.penalty.value(
-                    state.coef
-                )
                 loss_curve.append(objective)
                 message = f"Epoch {n_epochs}, objective {objective:.6f}"
                 current = objective
@@ -1001,6 +1049,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                         validation_rows,
                         coef_model,
                         intercept_model,
+                        batch_size,
                     )
                     validation_loss_curve.append(validation_loss)
                     validation_scores.append(validation_accuracy)
@@ -1112,13 +1161,12 @@ def _train_sparse_epoch(gradient, state, order, batches, in_place, t):
     return epoch_loss, t
 
 
-def _validation_metrics(gradient, sample_weight, rows, coef, intercept):
+def _validation_metrics(gradient, sample_weight, rows, coef, intercept, batch_size):
     """Weighted log-loss and accuracy on the rows ``rows``, batch by batch.
 
     Uses the training loop's gather: no copy of the validation part of X.
     """
     xp = get_namespace_and_device(coef)[0]
-    batch_size = AUTO_BATCH_SIZE
     total_loss = total_correct = total_weight = 0.0
     for batch in gen_batches(len(rows), batch_size):
         batch_rows = rows[batch]
@@ -1141,3 +1189,59 @@ def _validation_metrics(gradient, sample_weight, rows, coef, intercept):
 
 def _zeros_like(array):
     return get_namespace_and_device(array)[0].zeros_like(array)
+
+
+def _check_label_types(labels, name):
+    """Refuse object labels that mix kinds (strings, numbers, None, ...): NumPy
+    cannot sort them and fails deep inside with a TypeError."""
+    labels = np.asarray(labels)
+    if labels.dtype == object:
+        kinds = set()
+        for kind in set(map(type, labels.ravel())):
+            if issubclass(kind, str):
+                kinds.add("str")
+            elif issubclass(kind, Number):
+                kinds.add("number")
+            else:
+                kinds.add(kind.__name__)
+        if len(kinds) > 1:
+            raise ValueError(
+                f"{name} mixes label types {sorted(kinds)}; labels must be all "
+                "strings or all numbers."
+            )
+
+
+def _normalised_weight(sample_weight):
+    """Weights with a finite, positive sum.
+
+    The objective divides by the weight sum, so weights whose sum overflows are
+    divided by their largest value, which changes nothing else.
+    """
+    with np.errstate(over="ignore"):
+        total = float(sample_weight.sum())
+    if total == 0:
+        raise ValueError(
+            "sample_weight times class_weight is zero for every sample; at least "
+            "one sample must carry weight."
+        )
+    if not math.isfinite(total):
+        sample_weight = sample_weight / sample_weight.max()
+    return sample_weight
+
+
+def _logits_in_range(state, x_max_abs):
+    """Whether the weights, and the model, give finite logits for rows with
+    entries up to ``x_max_abs`` (the training data).
+
+    ``|x . w_k + b_k| <= max|x| ||w_k||_1 + |b_k|``; under a quarter of the
+    dtype's largest value, log-softmax's ``z - max(z)`` cannot overflow either.
+    """
+    xp = get_namespace_and_device(state.coef)[0]
+    limit = float(xp.finfo(state.coef.dtype).max) / 4
+    for coef, intercept in ((state.coef, state.intercept), state.model()):
+        bound = x_max_abs * float(xp.max(xp.sum(xp.abs(coef), axis=1)))
+        if intercept is not None:
+            bound += float(xp.max(xp.abs(intercept)))
+        if not bound <= limit:
+            return False
+    return True

@@ -74,6 +74,14 @@ def _power_iteration_rows(X, relative_weight):
     return xp.take(X, xp.asarray(rows, device=device), axis=0), weight / weight.sum()
 
 
+def _max_abs(X):
+    """The largest absolute entry of X (dense in any namespace, or CSR) as a float."""
+    if sparse.issparse(X) or isinstance(X, np.ndarray):
+        return max(float(X.max()), -float(X.min()))
+    xp = get_namespace_and_device(X)[0]
+    return max(float(xp.max(X)), -float(xp.min(X)))
+
+
 def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=20):
     """Largest eigenvalue of the weighted second moment of ``[X * feature_scale, 1]``.
 
@@ -147,7 +155,12 @@ def auto_step_sizes(X, sample_weight, fit_intercept, batch_size, alpha, *, n_sam
     max_norm_sq = float(row_norms_sq[sample_weight > 0].max(initial=0.0))
 
     X_power, weight_power = _power_iteration_rows(X, relative_weight)
-    scale = _top_eigenvalue(X_power, weight_power, 1.0, with_ones=False)
+    # The power iteration squares X twice: entries beyond 1e77 (or under
+    # 1e-77) overflow (underflow) float64, so it runs on X / max|X|.
+    magnitude = _max_abs(X_power) or 1.0
+    scale = magnitude**2 * _top_eigenvalue(
+        X_power, weight_power, 1.0 / magnitude, with_ones=False
+    )
     # The mean squared row norm (the trace) bounds the eigenvalue from above.
     scale = min(scale, float(row_norms_sq @ relative_weight))
     if not scale > 0.0:
@@ -344,7 +357,8 @@ class Penalty:
 
     def value(self, coef):
         xp = get_namespace_and_device(coef)[0]
-        value = 0.5 * self.l2 * float(xp.sum(coef * coef))
+        # (l2 == 0 must give 0 even when ||coef||^2 overflows.)
+        value = 0.5 * self.l2 * float(xp.sum(coef * coef)) if self.l2 else 0.0
         if self.l1:
             value += self.l1 * float(xp.sum(xp.abs(coef)))
         return value
