@@ -587,7 +587,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 )
             if classes is not None:
                 _check_label_types(classes, "classes")
-                all_classes = unique_labels(classes)
+                all_classes = unique_labels(
+                    _convert_to_numpy(classes, get_namespace_and_device(classes)[0])
+                    if not isinstance(classes, (list, tuple))
+                    else classes
+                )
                 if not first_call and not np.array_equal(self.classes_, all_classes):
                     raise ValueError(
                         f"classes={all_classes.tolist()} differs from the classes of "

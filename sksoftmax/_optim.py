@@ -158,17 +158,24 @@ def auto_step_sizes(X, sample_weight, fit_intercept, batch_size, alpha, *, n_sam
     # The power iteration squares X twice: entries beyond 1e77 (or under
     # 1e-77) overflow (underflow) float64, so it runs on X / max|X|.
     magnitude = _max_abs(X_power) or 1.0
-    scale = magnitude**2 * _top_eigenvalue(
-        X_power, weight_power, 1.0 / magnitude, with_ones=False
-    )
-    # The mean squared row norm (the trace) bounds the eigenvalue from above.
-    scale = min(scale, float(row_norms_sq @ relative_weight))
+    # The mean squared row norm (the trace) bounds the eigenvalue from above,
+    # and replaces it should a spurious floating-point flag of the BLAS (seen
+    # rarely on small float32 data) make it NaN.
+    trace = float(row_norms_sq @ relative_weight)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale = magnitude**2 * _top_eigenvalue(
+            X_power, weight_power, 1.0 / magnitude, with_ones=False
+        )
+    scale = min(scale, trace) if math.isfinite(scale) else trace
     if not scale > 0.0:
         scale = 1.0  # every weighted row is zero: nothing to rescale
     if fit_intercept:
-        full = 0.5 * _top_eigenvalue(
-            X_power, weight_power, 1.0 / math.sqrt(scale), with_ones=True
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            full = 0.5 * _top_eigenvalue(
+                X_power, weight_power, 1.0 / math.sqrt(scale), with_ones=True
+            )
+        if not math.isfinite(full):
+            full = 0.5 * (trace / scale + 1.0)
         per_row = 0.5 * (max_norm_sq / scale + 1.0)
     else:
         full, per_row = 0.5, 0.5 * max_norm_sq / scale

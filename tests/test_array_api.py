@@ -100,7 +100,8 @@ def test_binary_partial_fit_on_torch(data):
     with config_context(array_api_dispatch=True):
         clf = SoftmaxSGDClassifier(random_state=0)
         for chunk in np.array_split(np.arange(len(y)), 3):
-            clf.partial_fit(X_t[chunk], y_t[chunk], classes=np.array([0, 1]))
+            # classes may live in the array namespace too.
+            clf.partial_fit(X_t[chunk], y_t[chunk], classes=torch.asarray([0, 1]))
             reference.partial_fit(X[chunk], y[chunk], classes=[0, 1])
         assert isinstance(clf.coef_, torch.Tensor) and clf.coef_.shape == (1, 12)
         assert clf.decision_function(X_t).shape == (len(y),)
