@@ -409,6 +409,14 @@ class MinibatchGradient:
         """Row indices as :meth:`gather` takes them (numpy: unchanged)."""
         return rows
 
+    def labels_and_weights(self, rows):
+        """The rows' labels, weights (None for unit weights) and weight sum."""
+        y = self.y[rows]
+        if self.sample_weight is None:
+            return y, None, float(len(y))
+        weight = self.sample_weight[rows]
+        return y, weight, float(weight.sum())
+
     def gather(self, rows):
         """The rows of X: a view for a slice, else a copy into the buffer."""
         if isinstance(rows, slice):
@@ -431,15 +439,10 @@ class MinibatchGradient:
             ``[grad_coef]`` or ``[grad_coef, grad_intercept]`` (buffers,
             overwritten by the next call).
         """
-        y = self.y[rows]
+        y, weight, weight_sum = self.labels_and_weights(rows)
+        if weight_sum <= 0:
+            return 0.0, 0.0, None  # zero-weight rows carry no gradient
         n_rows = len(y)
-        if self.sample_weight is None:
-            weight, weight_sum = None, float(n_rows)
-        else:
-            weight = self.sample_weight[rows]
-            weight_sum = float(weight.sum())
-            if weight_sum <= 0:
-                return 0.0, 0.0, None  # zero-weight rows carry no gradient
         X_batch = self.gather(rows)
         raw = self.raw_buffer[:n_rows]
         if self.dense:
@@ -547,15 +550,10 @@ class SparseMinibatchGradient(MinibatchGradient):
             ``len(columns)`` columns, the columns it covers, its labels and
             weights (None for unit weights) and their sum.
         """
-        y = self.y[rows]
+        y, weight, weight_sum = self.labels_and_weights(rows)
+        if weight_sum <= 0:
+            return None
         n_rows = len(y)
-        if self.sample_weight is None:
-            weight, weight_sum = None, float(n_rows)
-        else:
-            weight = self.sample_weight[rows]
-            weight_sum = float(weight.sum())
-            if weight_sum <= 0:
-                return None
         X_batch = self.X[rows]
         columns, local_indices = np.unique(X_batch.indices, return_inverse=True)
         compact = sparse.csr_matrix(
