@@ -86,6 +86,7 @@ class _TrainingState:
         self.n_averaged = 0
         self.binary = coef.shape[0] == 2
         self.scale = 1.0  # the lazy sparse path's weights are scale * coef
+        self.best_stream_loss, self.n_stream_stalls = math.inf, 0  # partial_fit
         self.average_coef = None if average_start is None else _zeros_like(coef)
         self.average_intercept = (
             None
@@ -107,6 +108,25 @@ class _TrainingState:
         if self.n_averaged:
             return self.average_coef, self.average_intercept
         return self.coef, self.intercept
+
+    def end_of_partial_fit(self, loss, tol, n_iter_no_change):
+        """Stall detection across partial_fit calls, each one epoch of a stream.
+
+        As fit does across epochs: ``n_iter_no_change`` calls without an
+        improvement of ``tol`` shrink the "adaptive" step (other schedules
+        decay by ``t`` alone), so a long stream converges instead of staying
+        at the noise level of the first step size.
+        """
+        if tol is None:
+            return
+        if loss > self.best_stream_loss - tol:
+            self.n_stream_stalls += 1
+        else:
+            self.n_stream_stalls = 0
+        self.best_stream_loss = min(self.best_stream_loss, loss)
+        if self.n_stream_stalls >= n_iter_no_change:
+            self.n_stream_stalls = 0
+            self.optimizer.schedule.stalled()
 
     def step(self, grads, t):
         """One update from the data gradients ``grads`` (scratch buffers)."""
@@ -318,7 +338,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         Intercepts (zeros when ``fit_intercept=False``).
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`, when ``X`` has string column
         names.
     n_iter_ : int
@@ -656,6 +676,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 t=t,
                 check_convergence=False,
             )
+            if result["loss_curve"]:
+                state.end_of_partial_fit(
+                    result["loss_curve"][-1], self.tol, self.n_iter_no_change
+                )
             self.classes_ = all_classes
             self.t_ = result["t"]
             self.n_iter_ = n_epochs + result["n_epochs"]

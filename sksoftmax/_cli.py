@@ -10,6 +10,7 @@ import argparse
 import csv
 import importlib
 import json
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -96,10 +97,16 @@ def run_demo(args):
     rows = []
     for name, estimator in [
         ("SoftmaxSGDClassifier (best)", search.best_estimator_),
-        ("SoftmaxSGDClassifier (defaults)", make_pipeline(
-            StandardScaler(), SoftmaxSGDClassifier(random_state=args.random_state))),
-        ("LogisticRegression (defaults)", make_pipeline(
-            StandardScaler(), LogisticRegression())),
+        (
+            "SoftmaxSGDClassifier (defaults)",
+            make_pipeline(
+                StandardScaler(), SoftmaxSGDClassifier(random_state=args.random_state)
+            ),
+        ),
+        (
+            "LogisticRegression (defaults)",
+            make_pipeline(StandardScaler(), LogisticRegression()),
+        ),
     ]:
         start = time.perf_counter()
         estimator.fit(X_train, y_train)
@@ -118,7 +125,8 @@ def run_demo(args):
 def _file_format(path):
     """The format of ``path``, from its suffix (``.csv.gz`` reads as ``.csv``)."""
     suffixes = [suffix.lower() for suffix in Path(path).suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zip") and len(suffixes) > 1:
+    compressed = suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zip")
+    if compressed and len(suffixes) > 1:
         suffixes = suffixes[:-1]
     if suffixes and suffixes[-1] in SUFFIX_FORMATS:
         return SUFFIX_FORMATS[suffixes[-1]]
@@ -133,13 +141,24 @@ def _check_exists(path):
         raise CLIError(f"no such file: {path}")
 
 
+@contextmanager
+def _parsing(path):
+    """Report a file that its reader cannot parse as a CLIError."""
+    try:
+        yield
+    except (ValueError, OSError, EOFError) as error:
+        raise CLIError(f"cannot read {path}: {error}") from error
+
+
 def _read_table(path, file_format):
     """A CSV/TSV or Parquet file as a pandas DataFrame."""
     pandas = _require("pandas", f"reading {file_format.upper()} files")
     if file_format == "parquet":
         _require("pyarrow", "reading Parquet files")
-        return pandas.read_parquet(path)
-    return pandas.read_csv(path, sep="\t" if file_format == "tsv" else ",")
+        with _parsing(path):
+            return pandas.read_parquet(path)
+    with _parsing(path):
+        return pandas.read_csv(path, sep="\t" if file_format == "tsv" else ",")
 
 
 def _numeric_features(table, path):
@@ -150,7 +169,8 @@ def _numeric_features(table, path):
         raise CLIError(f"{path} has no feature columns.")
     non_numeric = [
         f"{name!r} ({table[name].dtype}, e.g. {table[name].dropna().iloc[0]!r})"
-        if table[name].notna().any() else f"{name!r} ({table[name].dtype})"
+        if table[name].notna().any()
+        else f"{name!r} ({table[name].dtype})"
         for name in table.columns
         if not is_numeric_dtype(table[name])
     ]
@@ -161,7 +181,8 @@ def _numeric_features(table, path):
         )
     with_missing = [
         f"{name!r} ({count} missing)"
-        for name, count in table.isna().sum().items() if count
+        for name, count in table.isna().sum().items()
+        if count
     ]
     if with_missing:
         raise CLIError(
@@ -176,12 +197,11 @@ def _npz_arrays(path, target):
 
     The features are the array ``X``, or the only array besides the labels.
     """
-    with np.load(path, allow_pickle=False) as archive:
+    with _parsing(path), np.load(path, allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
     if target is not None and target not in arrays:
         raise CLIError(
-            f"{path} has no array {target!r} for the target; it has "
-            f"{sorted(arrays)}."
+            f"{path} has no array {target!r} for the target; it has {sorted(arrays)}."
         )
     feature_names = [name for name in arrays if name != target]
     if "X" in arrays and "X" != target:
@@ -212,8 +232,8 @@ def read_training_data(path, target):
             )
         from sklearn.datasets import load_svmlight_file
 
-        X, y = load_svmlight_file(str(path))
-        return X, y
+        with _parsing(path):
+            return load_svmlight_file(str(path))
     if file_format == "npz":
         return _npz_arrays(path, "y" if target is None else target)
     if target is None:
@@ -237,7 +257,8 @@ def read_prediction_data(path, model):
     if file_format == "svmlight":
         from sklearn.datasets import load_svmlight_file
 
-        return load_svmlight_file(str(path), n_features=model.n_features_in_)[0]
+        with _parsing(path):
+            return load_svmlight_file(str(path), n_features=model.n_features_in_)[0]
     if file_format == "npz":
         return _npz_arrays(path, None)[0]
     table = _read_table(path, file_format)
@@ -291,7 +312,9 @@ def _parse_param_grid(text):
 def _check_rows_per_class(y, needed, reason):
     classes, counts = np.unique(y, return_counts=True)
     too_few = [
-        f"{label!r} ({count})" for label, count in zip(classes, counts) if count < needed
+        f"{label!r} ({count})"
+        for label, count in zip(classes, counts)
+        if count < needed
     ]
     if too_few:
         raise CLIError(
@@ -381,9 +404,11 @@ def _print_report(model, X_test, y_test):
     names = [str(label) for label in classes]
     print(f"\nTest accuracy: {accuracy_score(y_test, y_pred):.4f}")
     print(f"Test log-loss: {log_loss(y_test, proba, labels=classes):.4f}\n")
-    print(classification_report(
-        y_test, y_pred, labels=classes, target_names=names, zero_division=0
-    ))
+    print(
+        classification_report(
+            y_test, y_pred, labels=classes, target_names=names, zero_division=0
+        )
+    )
     matrix = confusion_matrix(y_test, y_pred, labels=classes)
     width = max(max(map(len, names)), len(str(matrix.max())), 4)
     print("Confusion matrix (rows: true class, columns: predicted class):")
@@ -407,7 +432,9 @@ def _save_plots(model, y_test, y_pred, folder):
     epochs = np.arange(1, len(classifier.loss_curve_) + 1)
     axes.plot(epochs, classifier.loss_curve_, label="training objective")
     if hasattr(classifier, "validation_loss_curve_"):
-        axes.plot(epochs, classifier.validation_loss_curve_, label="validation log-loss")
+        axes.plot(
+            epochs, classifier.validation_loss_curve_, label="validation log-loss"
+        )
     axes.set(xlabel="epoch", ylabel="loss", title="SoftmaxSGDClassifier training")
     axes.legend()
     loss_path = folder / "loss_curve.png"
@@ -415,7 +442,12 @@ def _save_plots(model, y_test, y_pred, folder):
 
     figure = Figure(figsize=(6, 5), layout="constrained")
     display = ConfusionMatrixDisplay.from_predictions(
-        y_test, y_pred, labels=classifier.classes_, ax=figure.subplots(), colorbar=False
+        y_test,
+        y_pred,
+        labels=classifier.classes_,
+        ax=figure.subplots(),
+        cmap="Blues",
+        colorbar=False,
     )
     display.ax_.set_title("Confusion matrix on the test part")
     matrix_path = folder / "confusion_matrix.png"
@@ -427,6 +459,8 @@ def run_train(args):
     """Read a file, train (optionally tune), report on a held-out part, save."""
     from sklearn.model_selection import ParameterGrid, train_test_split
 
+    _check_exists(args.data)
+    _file_format(args.data)  # the input's problems first, then missing packages
     if not args.no_plots:
         _require("matplotlib", "saving plots (or pass --no-plots)")
     if args.out is not None:
@@ -464,7 +498,8 @@ def run_train(args):
         raise CLIError(f"training failed: {error}") from error
     classifier = model[-1]
     print(
-        f"trained {classifier!r} in {time.perf_counter() - start:.2f}s "
+        f"trained {' '.join(repr(classifier).split())} in "
+        f"{time.perf_counter() - start:.2f}s "
         f"({classifier.n_iter_} epochs, {classifier.t_} updates)"
     )
     y_pred = _print_report(model, X_test, y_test)
@@ -486,43 +521,42 @@ def _save_model(model, path):
 
 
 def _trusted_types(skops_io, path):
-    """Which of the types in the file that skops does not trust by default to trust.
+    """The types to trust in ``path``: those skops flags, if all are sksoftmax's.
 
     skops trusts scikit-learn's estimators (the Pipeline, StandardScaler) and
-    numpy's arrays by itself. What is left in a model that ``train`` wrote is
-    our estimator and the plain objects it keeps to resume ``partial_fit``
-    (its training state, optimizer, learning-rate schedule and penalty). So
+    numpy's arrays by itself; what is left in a model that ``train`` wrote is
+    sksoftmax's own: the estimator class (and any state class it saves). So
     exactly the names that resolve to classes defined in sksoftmax are
     trusted; anything else (a function, a class from another package) is
     refused rather than loaded.
     """
     untrusted = skops_io.get_untrusted_types(file=path)
-    trusted, refused = [], []
-    for name in untrusted:
-        module_name, _, attribute = name.rpartition(".")
-        candidate = None
-        if module_name.split(".")[0] == "sksoftmax":
-            try:
-                candidate = getattr(importlib.import_module(module_name), attribute, None)
-            except ImportError:
-                candidate = None
-        if isinstance(candidate, type) and candidate.__module__ == module_name:
-            trusted.append(name)
-        else:
-            refused.append(name)
+    refused = [name for name in untrusted if not _is_sksoftmax_class(name)]
     if refused:
         raise CLIError(
             f"{path} holds types that sksoftmax did not write: {', '.join(refused)}. "
             "If you trust the file, load it in Python with skops.io.load(path, "
             "trusted=[...])."
         )
-    return trusted
+    return untrusted
+
+
+def _is_sksoftmax_class(name):
+    """Whether ``name`` ("module.Class") is a class defined in sksoftmax."""
+    module_name, _, attribute = name.rpartition(".")
+    if module_name.split(".")[0] != "sksoftmax":
+        return False
+    try:
+        candidate = getattr(importlib.import_module(module_name), attribute, None)
+    except ImportError:
+        return False
+    return isinstance(candidate, type) and candidate.__module__ == module_name
 
 
 def load_model(path):
     """A model that ``sksoftmax train --out`` saved."""
-    skops_io = _require("skops.io", "loading the model")
     _check_exists(path)
+    skops_io = _require("skops.io", "loading the model")
     try:
         return skops_io.load(path, trusted=_trusted_types(skops_io, path))
     except CLIError:
@@ -595,32 +629,43 @@ def _add_train_parser(commands):
     )
     train.add_argument("data", help="a .csv, .tsv, .parquet, .npz or .svm/.libsvm file")
     train.add_argument(
-        "--target", metavar="COLUMN",
+        "--target",
+        metavar="COLUMN",
         help="the label column (tables) or array (NPZ, default 'y'; features in 'X')",
     )
     train.add_argument(
-        "--test-size", type=_test_size, default=0.25,
+        "--test-size",
+        type=_test_size,
+        default=0.25,
         help="share of the rows held out for the report (default: 0.25)",
     )
     train.add_argument(
-        "--param-grid", metavar="JSON",
+        "--param-grid",
+        metavar="JSON",
         help=(
-            'parameters of SoftmaxSGDClassifier, as JSON text or a .json file: '
+            "parameters of SoftmaxSGDClassifier, as JSON text or a .json file: "
             '\'{"alpha": [1e-5, 1e-4], "eta0": ["auto", 0.1]}\'; lists are '
             "searched by cross-validation, single values are set"
         ),
     )
     train.add_argument(
-        "--cv", type=int, default=5, help="folds of the --param-grid search (default: 5)"
+        "--cv",
+        type=int,
+        default=5,
+        help="folds of the --param-grid search (default: 5)",
     )
     train.add_argument("--out", metavar="MODEL.skops", help="save the trained model")
     train.add_argument(
-        "--plots-dir", default=".", metavar="DIR",
+        "--plots-dir",
+        default=".",
+        metavar="DIR",
         help="where to save loss_curve.png and confusion_matrix.png (default: .)",
     )
     train.add_argument("--no-plots", action="store_true", help="save no plots")
     train.add_argument(
-        "--no-scale", dest="scale", action="store_false",
+        "--no-scale",
+        dest="scale",
+        action="store_false",
         help="train on the features as they are, without StandardScaler",
     )
     train.add_argument("--random-state", type=int, default=0)
@@ -640,9 +685,13 @@ def _add_predict_parser(commands):
         ),
     )
     predict.add_argument("model", help="a model saved by 'sksoftmax train --out'")
-    predict.add_argument("data", help="a .csv, .tsv, .parquet, .npz or .svm/.libsvm file")
     predict.add_argument(
-        "--out", default="-", metavar="PREDICTIONS.csv",
+        "data", help="a .csv, .tsv, .parquet, .npz or .svm/.libsvm file"
+    )
+    predict.add_argument(
+        "--out",
+        default="-",
+        metavar="PREDICTIONS.csv",
         help="where to write the predictions (default: standard output)",
     )
     predict.set_defaults(handler=run_predict)
@@ -650,7 +699,9 @@ def _add_predict_parser(commands):
 
 def _add_progress_option(parser):
     parser.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="show progress bars (needs rich; default: when rich is installed "
         "and standard error is a terminal)",
     )
@@ -706,6 +757,11 @@ def main(argv=None):
         return args.handler(args)
     except CLIError as error:
         print(f"sksoftmax {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader of our output went away (``| head``): stop quietly, and
+        # point stdout at devnull so that Python's exit flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 
 

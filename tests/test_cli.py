@@ -1,0 +1,434 @@
+"""Tests of the command line: every subcommand on small files the tests write."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.datasets import dump_svmlight_file, load_iris
+
+from sksoftmax._cli import main
+
+SPECIES = np.array(["setosa", "versicolor", "virginica"])
+
+
+@pytest.fixture
+def iris_frame():
+    pandas = pytest.importorskip("pandas")
+    iris = load_iris()
+    frame = pandas.DataFrame(
+        iris.data, columns=["sepal_l", "sepal_w", "petal_l", "petal_w"]
+    )
+    frame["species"] = SPECIES[iris.target]
+    return frame
+
+
+@pytest.fixture
+def iris_csv(tmp_path, iris_frame):
+    path = tmp_path / "iris.csv"
+    iris_frame.to_csv(path, index=False)
+    return path
+
+
+def run(argv, capsys):
+    """``main(argv)``'s exit code, standard output and standard error."""
+    code = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def read_predictions(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+# ------------------------------------------------------------- train, predict
+
+
+def test_train_reports_saves_plots_and_model_then_predict(tmp_path, iris_csv, capsys):
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("skops")
+    model_path = tmp_path / "model.skops"
+    code, out, err = run(
+        [
+            "train",
+            iris_csv,
+            "--target",
+            "species",
+            "--out",
+            model_path,
+            "--plots-dir",
+            tmp_path / "plots",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "150 rows, 4 features, 3 classes" in out
+    assert "112 training rows, 38 test rows" in out
+    for expected in (
+        "Test accuracy: ",
+        "Test log-loss: ",
+        "precision",
+        "recall",
+        "Confusion matrix",
+    ):
+        assert expected in out
+    accuracy = float(out.split("Test accuracy: ")[1].split()[0])
+    assert accuracy > 0.85
+    for name in ("loss_curve.png", "confusion_matrix.png"):
+        assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # The CSV still holds the target column: predict uses the model's columns only.
+    predictions_path = tmp_path / "predictions.csv"
+    code, out, err = run(
+        ["predict", model_path, iris_csv, "--out", predictions_path], capsys
+    )
+    assert code == 0, err
+    rows = read_predictions(predictions_path)
+    assert len(rows) == 150
+    assert list(rows[0]) == ["prediction"] + [f"proba_{name}" for name in SPECIES]
+    for row in rows:
+        probabilities = [float(row[f"proba_{name}"]) for name in SPECIES]
+        assert sum(probabilities) == pytest.approx(1, abs=1e-5)
+        assert row["prediction"] == SPECIES[int(np.argmax(probabilities))]
+    predicted = np.array([row["prediction"] for row in rows])
+    assert np.mean(predicted == SPECIES[load_iris().target]) > 0.85
+
+
+def test_predict_writes_to_standard_output_by_default(tmp_path, iris_csv, capsys):
+    pytest.importorskip("skops")
+    model_path = tmp_path / "model.skops"
+    assert (
+        run(
+            [
+                "train",
+                iris_csv,
+                "--target",
+                "species",
+                "--no-plots",
+                "--out",
+                model_path,
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    code, out, _ = run(["predict", model_path, iris_csv], capsys)
+    assert code == 0
+    assert out.splitlines()[0].startswith("prediction,proba_setosa")
+    assert len(out.splitlines()) == 151
+
+
+def _write_parquet(path, frame, rng):
+    pytest.importorskip("pyarrow")
+    frame.to_parquet(path)
+
+
+def _write_npz(path, frame, rng):
+    np.savez(
+        path,
+        X=frame.drop(columns="species").to_numpy(),
+        y=frame["species"].to_numpy().astype(str),
+    )
+
+
+def _write_svmlight(path, frame, rng):
+    codes = np.searchsorted(SPECIES, frame["species"])
+    dump_svmlight_file(frame.drop(columns="species").to_numpy(), codes, str(path))
+
+
+@pytest.mark.parametrize(
+    "suffix, writer, target",
+    [
+        (".parquet", _write_parquet, ["--target", "species"]),
+        (".npz", _write_npz, []),
+        (".svm", _write_svmlight, []),
+    ],
+)
+def test_train_and_predict_other_formats(
+    tmp_path, iris_frame, capsys, suffix, writer, target
+):
+    pytest.importorskip("skops")
+    path = tmp_path / f"iris{suffix}"
+    writer(path, iris_frame, np.random.RandomState(0))
+    model_path = tmp_path / "model.skops"
+    code, out, err = run(
+        ["train", path, *target, "--no-plots", "--out", model_path], capsys
+    )
+    assert code == 0, err
+    assert float(out.split("Test accuracy: ")[1].split()[0]) > 0.85
+    code, _, err = run(
+        ["predict", model_path, path, "--out", tmp_path / "p.csv"], capsys
+    )
+    assert code == 0, err
+    assert len(read_predictions(tmp_path / "p.csv")) == 150
+
+
+def test_sparse_svmlight_is_scaled_without_centering(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    X = rng.binomial(1, 0.05, size=(200, 50)) * rng.rand(200, 50)
+    y = (X[:, :25].sum(axis=1) > X[:, 25:].sum(axis=1)).astype(int)
+    path = tmp_path / "sparse.svm"
+    dump_svmlight_file(X, y, str(path))
+    # Centering a sparse matrix raises: success means the scaler only scaled.
+    code, out, err = run(["train", path, "--no-plots"], capsys)
+    assert code == 0, err
+    assert float(out.split("Test accuracy: ")[1].split()[0]) > 0.7
+
+
+def test_param_grid_is_searched_by_cross_validation(tmp_path, iris_csv, capsys):
+    grid = tmp_path / "grid.json"
+    grid.write_text('{"alpha": [1e-4, 1e-2], "eta0": ["auto"]}')
+    code, out, err = run(
+        [
+            "train",
+            iris_csv,
+            "--target",
+            "species",
+            "--no-plots",
+            "--cv",
+            "3",
+            "--param-grid",
+            grid,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "3-fold cross-validation accuracy of 2 candidates" in out
+    assert "alpha=0.0001, eta0='auto'" in out and "alpha=0.01, eta0='auto'" in out
+
+
+def test_single_values_are_set_without_search(iris_csv, capsys):
+    code, out, err = run(
+        [
+            "train",
+            iris_csv,
+            "--target",
+            "species",
+            "--no-plots",
+            "--param-grid",
+            '{"alpha": 0.01, "learning_rate": "cosine", "max_iter": 30, "tol": null}',
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "cross-validation" not in out
+    assert "alpha=0.01" in out and "learning_rate='cosine'" in out
+    assert "(30 epochs" in out
+
+
+# ------------------------------------------------------------------- errors
+
+
+def test_missing_file(tmp_path, capsys):
+    code, _, err = run(["train", tmp_path / "absent.csv", "--target", "y"], capsys)
+    assert code == 1
+    assert "no such file" in err and "absent.csv" in err
+    code, _, err = run(
+        ["predict", tmp_path / "absent.skops", tmp_path / "x.csv"], capsys
+    )
+    assert code == 1 and "no such file" in err
+
+
+def test_missing_target_column_lists_the_columns(iris_csv, capsys):
+    code, _, err = run(["train", iris_csv, "--target", "Species", "--no-plots"], capsys)
+    assert code == 1
+    assert "no column 'Species'" in err and "'species'" in err
+    code, _, err = run(["train", iris_csv, "--no-plots"], capsys)
+    assert code == 1 and "--target is required" in err
+
+
+def test_non_numeric_columns_are_named(tmp_path, iris_frame, capsys):
+    iris_frame["colour"] = ["red", "blue", "green"] * 50
+    iris_frame["site"] = "north"
+    path = tmp_path / "mixed.csv"
+    iris_frame.to_csv(path, index=False)
+    code, _, err = run(["train", path, "--target", "species", "--no-plots"], capsys)
+    assert code == 1
+    assert "non-numeric feature column(s) 'colour'" in err and "'site'" in err
+    assert "sepal_l" not in err
+
+
+def test_missing_values_are_named(tmp_path, iris_frame, capsys):
+    iris_frame.loc[3, "petal_w"] = np.nan
+    path = tmp_path / "holes.csv"
+    iris_frame.to_csv(path, index=False)
+    code, _, err = run(["train", path, "--target", "species", "--no-plots"], capsys)
+    assert code == 1 and "'petal_w' (1 missing)" in err
+
+
+def test_too_few_rows_per_class(tmp_path, iris_frame, capsys):
+    path = tmp_path / "few.csv"
+    iris_frame.iloc[:101].to_csv(path, index=False)  # one virginica row
+    code, _, err = run(["train", path, "--target", "species", "--no-plots"], capsys)
+    assert code == 1
+    assert "too few rows per class" in err and "'virginica' (1)" in err
+
+    path = tmp_path / "small.csv"
+    iris_frame.iloc[::10].to_csv(path, index=False)  # five rows per class
+    code, _, err = run(
+        [
+            "train",
+            path,
+            "--target",
+            "species",
+            "--no-plots",
+            "--param-grid",
+            '{"alpha": [1e-4, 1e-3]}',
+        ],
+        capsys,
+    )
+    assert code == 1 and "5-fold cross-validation" in err
+
+
+def test_bad_arguments(tmp_path, iris_csv, capsys):
+    code, _, err = run(["train", tmp_path / "data.xlsx", "--target", "y"], capsys)
+    assert code == 1
+    code, _, err = run(
+        [
+            "train",
+            iris_csv,
+            "--target",
+            "species",
+            "--no-plots",
+            "--param-grid",
+            '{"alpah": [1]}',
+        ],
+        capsys,
+    )
+    assert code == 1 and "unknown parameter(s) 'alpah'" in err
+    code, _, err = run(
+        [
+            "train",
+            iris_csv,
+            "--target",
+            "species",
+            "--no-plots",
+            "--param-grid",
+            '{"alpha": [1',
+        ],
+        capsys,
+    )
+    assert code == 1 and "not valid JSON" in err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(iris_csv), "--test-size", "1.5"])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["predict", "model.skops", "data.csv", "--bogus"])
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("empty.csv", b""),
+        ("broken.npz", b"not a zip archive"),
+        ("broken.svm", b"1 a:b c\n"),
+    ],
+)
+def test_unreadable_files(tmp_path, capsys, name, content):
+    pytest.importorskip("pandas")
+    path = tmp_path / name
+    path.write_bytes(content)
+    target = ["--target", "y"] if name.endswith(".csv") else []
+    code, _, err = run(["train", path, *target, "--no-plots"], capsys)
+    assert code == 1 and f"cannot read {path}" in err
+
+
+def test_unknown_suffix(tmp_path, capsys):
+    path = tmp_path / "data.xlsx"
+    path.write_text("")
+    code, _, err = run(["train", path, "--target", "y", "--no-plots"], capsys)
+    assert code == 1 and "suffixes" in err and ".parquet" in err
+
+
+@pytest.mark.parametrize(
+    "module, argv_tail",
+    [
+        ("pandas", ["--no-plots"]),
+        ("matplotlib", []),
+        ("skops", ["--no-plots", "--out", "model.skops"]),
+        ("rich", ["--no-plots", "--progress"]),
+    ],
+)
+def test_missing_optional_dependency_names_the_extra(
+    monkeypatch, tmp_path, iris_csv, capsys, module, argv_tail
+):
+    monkeypatch.chdir(tmp_path)
+    for name in list(sys.modules):
+        if name == module or name.startswith(module + "."):
+            monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    code, _, err = run(["train", iris_csv, "--target", "species", *argv_tail], capsys)
+    assert code == 1
+    assert f"needs {module}" in err
+    assert "pip install 'sksoftmax[cli]'" in err
+
+
+def test_predict_refuses_foreign_types(tmp_path, iris_csv, capsys):
+    skops_io = pytest.importorskip("skops.io")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sksoftmax import SoftmaxSGDClassifier
+
+    model = make_pipeline(FunctionTransformer(os.getcwd), SoftmaxSGDClassifier())
+    skops_io.dump(model, tmp_path / "foreign.skops")
+    code, _, err = run(["predict", tmp_path / "foreign.skops", iris_csv], capsys)
+    assert code == 1
+    assert "posix.getcwd" in err or "nt.getcwd" in err
+    code, _, err = run(["predict", iris_csv, iris_csv], capsys)
+    assert code == 1 and "not a model saved by skops" in err
+
+
+def test_predict_needs_the_trained_columns(tmp_path, iris_csv, iris_frame, capsys):
+    pytest.importorskip("skops")
+    model_path = tmp_path / "model.skops"
+    assert (
+        run(
+            [
+                "train",
+                iris_csv,
+                "--target",
+                "species",
+                "--no-plots",
+                "--out",
+                model_path,
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    path = tmp_path / "partial.csv"
+    iris_frame.drop(columns=["petal_w"]).to_csv(path, index=False)
+    code, _, err = run(["predict", model_path, path], capsys)
+    assert code == 1 and "lacks the feature column(s) 'petal_w'" in err
+
+
+# ------------------------------------------------------------ demo, bench
+
+
+def test_demo_runs(capsys):
+    code, out, _ = run(["demo", "--n-jobs", "1"], capsys)
+    assert code == 0
+    assert "Best parameters" in out and "LogisticRegression" in out
+
+
+def test_bench_help_parses(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: sksoftmax bench" in out and "--quick" in out
+
+
+def test_module_entry_point():
+    result = subprocess.run(
+        [sys.executable, "-m", "sksoftmax", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for command in ("demo", "train", "predict", "bench"):
+        assert command in result.stdout
