@@ -296,7 +296,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         - "constant": ``eta0``.
         - "optimal": ``eta0 / (1 + alpha * eta0 * t)`` (Bottou).
         - "invscaling": ``eta0 / (t + 1) ** power_t``.
-        - "cosine": cosine decay from ``eta0`` to 0 over ``max_iter`` epochs.
+        - "cosine": cosine decay from ``eta0`` to 0 over ``max_iter`` epochs;
+          it runs all ``max_iter`` epochs (``tol`` does not stop it; early
+          stopping does).
     eta0 : float or "auto", default="auto"
         Initial step size. "auto" derives it from the data: the inverse of
         the expected smoothness of a minibatch (from the curvature of the
@@ -346,8 +348,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
     t_ : int
         Number of minibatch updates done.
     loss_curve_ : list of float
-        The training objective (data term averaged over the epoch's minibatches,
-        plus the penalty) after each epoch.
+        The training objective after each epoch: the data term averaged over
+        the epoch's minibatches (each evaluated at the weights before its
+        update, as SGDClassifier does; with ``average`` these are the SGD
+        iterates, not the averaged weights that predict), plus the penalty.
     validation_loss_curve_ : list of float
         Validation log-loss after each epoch (``early_stopping=True`` only).
     validation_scores_ : list of float
@@ -1024,7 +1028,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         loss_curve, validation_loss_curve, validation_scores = [], [], []
         best_loss, best_model, n_no_improvement = np.inf, None, 0
         n_epochs = 0
-        converged = not check_convergence or self.tol is None
+        converged = (
+            not check_convergence
+            or self.tol is None
+            or state.optimizer.schedule.fixed_length
+        )
         start_time = time.perf_counter()
         # Overflow is detected below (non-finite loss) rather than warned about.
         with (

@@ -196,6 +196,8 @@ def auto_step_sizes(X, sample_weight, fit_intercept, batch_size, alpha, *, n_sam
 class ConstantSchedule:
     """``eta = eta0``; training stops when the objective stalls."""
 
+    fixed_length = False
+
     def __init__(self, eta0):
         self.eta0 = eta0
 
@@ -260,11 +262,18 @@ class CosineSchedule(ConstantSchedule):
         self.total = max(int(total), 1)
         self.warmup = int(warmup)
 
+    # A fixed-length schedule: it runs its course (max_iter epochs) rather
+    # than stop when the objective stalls.
+    fixed_length = True
+
     def __call__(self, t):
         if t < self.warmup:
             return self.eta0 * (t + 1) / self.warmup
         progress = min((t - self.warmup) / max(self.total - self.warmup, 1), 1.0)
         return 0.5 * self.eta0 * (1.0 + math.cos(math.pi * progress))
+
+    def stalled(self):
+        return False
 
 
 def make_schedule(name, eta0, *, alpha, power_t, total_steps):

@@ -461,3 +461,13 @@ def test_every_schedule_trains(learning_rate):
         learning_rate=learning_rate, random_state=0, max_iter=300
     )
     assert clf.fit(X, y).score(X, y) > 0.9
+
+
+def test_cosine_runs_its_course_without_warning():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = SoftmaxSGDClassifier(
+        learning_rate="cosine", alpha=0.01, max_iter=30, random_state=0
+    ).fit(X, y)
+    assert clf.n_iter_ == 30
+    assert clf._training_state.optimizer.schedule(clf.t_) == pytest.approx(0.0)
