@@ -68,48 +68,55 @@ def log_softmax(raw_prediction, *, out=None):
     return out
 
 
-def _loss_and_raw_gradient(raw_prediction, y, sample_weight, weight_sum, rows=None):
-    """Weighted cross-entropy, turning ``raw_prediction`` into its gradient.
+def _loss_and_logit_gradient(logits, y, sample_weight, weight_sum, samples=None):
+    """Weighted cross-entropy, turning ``logits`` into its gradient, in one pass.
 
     The hot part of every minibatch step, shared by :func:`softmax_loss` and the
-    training loop.
+    training loop. Logits are class-major, one column per sample, so that the
+    reductions over classes run along the outer axis (several times faster
+    for a few classes than along short rows).
 
     Parameters
     ----------
-    raw_prediction : ndarray of shape (n_samples, n_classes)
-        Logits; overwritten with ``G = diag(s / S) @ (P - Y)``, the gradient
-        of the (unpenalised) loss with respect to the logits.
+    logits : ndarray of shape (n_classes, n_samples)
+        ``coef @ X.T + intercept``; overwritten with
+        ``G.T = (P - Y).T @ diag(s / S)``, the gradient of the (unpenalised)
+        loss with respect to the logits.
     y : ndarray of shape (n_samples,), dtype=intp
         Encoded labels.
     sample_weight : ndarray of shape (n_samples,) or None
         None means unit weights.
     weight_sum : float
         ``S``, the normaliser (the batch's or the whole data set's weight sum).
-    rows : ndarray of shape (n_samples,), default=None
+        Dividing by it (not by n_samples) makes integer weights equivalent to
+        repeated samples and zero weights equivalent to removal.
+    samples : ndarray of shape (n_samples,), default=None
         ``arange(n_samples)``, when the caller keeps one to reuse.
 
     Returns
     -------
     loss : float
-        ``-1/S * sum_i s_i * log_proba[i, y_i]``.
+        ``1/S * sum_i s_i * (log sum_k exp(z_ik) - z_iy_i)``.
     """
-    if rows is None:
-        rows = np.arange(raw_prediction.shape[0])
-    log_softmax(raw_prediction, out=raw_prediction)
-    log_proba_true = raw_prediction[rows, y]
+    if samples is None:
+        samples = np.arange(logits.shape[1])
+    # Subtracting each sample's largest logit makes every exponent <= 0 and the
+    # largest term exactly 1: exp never overflows and the sum lies in
+    # [1, n_classes], so its log never underflows (see log_softmax).
+    logits -= logits.max(axis=0)
+    true_logit = logits[y, samples]
+    np.exp(logits, out=logits)
+    sum_exp = logits.sum(axis=0)
+    # -log p_y = log(sum_k exp z_k) - z_y; then P - Y: the softmax Jacobian
+    # collapses to this because sum_k p_k = 1.
     if sample_weight is None:
-        loss = -float(log_proba_true.sum()) / weight_sum
+        loss = float(np.log(sum_exp).sum() - true_logit.sum()) / weight_sum
+        logits *= 1.0 / (weight_sum * sum_exp)
+        logits[y, samples] -= 1.0 / weight_sum
     else:
-        loss = -float(log_proba_true @ sample_weight) / weight_sum
-    # P - Y: the softmax Jacobian collapses to this because sum_k p_k = 1.
-    np.exp(raw_prediction, out=raw_prediction)
-    raw_prediction[rows, y] -= 1
-    if sample_weight is None:
-        raw_prediction *= raw_prediction.dtype.type(1.0 / weight_sum)
-    else:
-        # Dividing by the weight sum (not n_samples) makes integer weights
-        # equivalent to repeated rows and zero weights equivalent to removal.
-        raw_prediction *= (sample_weight / weight_sum)[:, np.newaxis]
+        loss = float((np.log(sum_exp) - true_logit) @ sample_weight) / weight_sum
+        logits *= sample_weight / (weight_sum * sum_exp)
+        logits[y, samples] -= sample_weight / weight_sum
     return loss
 
 
@@ -207,17 +214,17 @@ def softmax_loss(coef, intercept, X, y, *, alpha=0.0, sample_weight=None):
         grad_intercept = None if intercept is None else np.zeros_like(intercept)
         return penalty, alpha * coef, grad_intercept
 
-    raw_prediction = np.asarray(safe_sparse_dot(X, coef.T, dense_output=True))
-    raw_prediction = raw_prediction.astype(coef.dtype, copy=False)
+    logits = np.asarray(safe_sparse_dot(coef, X.T, dense_output=True))
+    logits = logits.astype(coef.dtype, copy=False)
     if intercept is not None:
-        raw_prediction += intercept
-    loss = _loss_and_raw_gradient(raw_prediction, y, sample_weight, weight_sum)
-    gradient = raw_prediction
-    grad_coef = np.asarray(safe_sparse_dot(gradient.T, X, dense_output=True))
+        logits += intercept[:, np.newaxis]
+    loss = _loss_and_logit_gradient(logits, y, sample_weight, weight_sum)
+    gradient = logits  # (n_classes, n_samples)
+    grad_coef = np.asarray(safe_sparse_dot(gradient, X, dense_output=True))
     grad_coef = grad_coef.astype(coef.dtype, copy=False)
     if alpha:
         grad_coef += alpha * coef
-    grad_intercept = None if intercept is None else gradient.sum(axis=0)
+    grad_intercept = None if intercept is None else gradient.sum(axis=1)
     return loss + penalty, grad_coef, grad_intercept
 
 
@@ -400,10 +407,11 @@ class MinibatchGradient:
         self.X_buffer = (
             np.empty((batch_size, n_features), dtype=X.dtype) if self.dense else None
         )
-        self.raw_buffer = np.empty((batch_size, n_classes), dtype=X.dtype)
+        self.logit_buffer = np.empty((n_classes, batch_size), dtype=X.dtype)
         self.grad_coef = np.empty((n_classes, n_features), dtype=X.dtype)
         self.grad_intercept = np.empty(n_classes, dtype=X.dtype)
         self.arange = np.arange(batch_size)
+        self.ones = np.ones(batch_size, dtype=X.dtype)
 
     def move_indices(self, rows):
         """Row indices as :meth:`gather` takes them (numpy: unchanged)."""
@@ -422,7 +430,11 @@ class MinibatchGradient:
         if isinstance(rows, slice):
             return self.X[rows]
         if self.dense:
-            return np.take(self.X, rows, axis=0, out=self.X_buffer[: len(rows)])
+            # mode="clip" writes straight into the buffer (the default mode
+            # buffers the output); the rows are valid indices by construction.
+            return self.X.take(
+                rows, axis=0, out=self.X_buffer[: len(rows)], mode="clip"
+            )
         return self.X[rows]
 
     def __call__(self, rows, coef, intercept):
@@ -444,21 +456,23 @@ class MinibatchGradient:
             return 0.0, 0.0, None  # zero-weight rows carry no gradient
         n_rows = len(y)
         X_batch = self.gather(rows)
-        raw = self.raw_buffer[:n_rows]
+        logits = self.logit_buffer[:, :n_rows]
         if self.dense:
-            np.matmul(X_batch, coef.T, out=raw)
+            np.matmul(coef, X_batch.T, out=logits)
         else:
-            raw[...] = X_batch @ coef.T
+            logits[...] = coef @ X_batch.T
         if intercept is not None:
-            raw += intercept
-        loss = _loss_and_raw_gradient(raw, y, weight, weight_sum, self.arange[:n_rows])
+            logits += intercept[:, np.newaxis]
+        loss = _loss_and_logit_gradient(
+            logits, y, weight, weight_sum, self.arange[:n_rows]
+        )
         if self.dense:
-            np.matmul(raw.T, X_batch, out=self.grad_coef)
+            np.matmul(logits, X_batch, out=self.grad_coef)
         else:
-            self.grad_coef[...] = (X_batch.T @ raw).T
+            self.grad_coef[...] = logits @ X_batch
         if intercept is None:
             return loss, weight_sum, [self.grad_coef]
-        np.sum(raw, axis=0, out=self.grad_intercept)
+        np.matmul(logits, self.ones[:n_rows], out=self.grad_intercept)
         return loss, weight_sum, [self.grad_coef, self.grad_intercept]
 
 
@@ -521,7 +535,7 @@ class ArrayAPIMinibatchGradient:
         log_proba = log_softmax(raw)
         one_hot = self.one_hot(rows)
         scale = 1.0 / weight_sum if weight is None else weight[:, None] / weight_sum
-        # G = diag(s / S) (P - Y), as in _loss_and_raw_gradient.
+        # G = diag(s / S) (P - Y), as in _loss_and_logit_gradient.
         gradient = (xp.exp(log_proba) - one_hot) * scale
         loss = -float(xp.sum(log_proba * one_hot * scale))
         grads = [gradient.T @ X_batch]
@@ -580,12 +594,14 @@ class SparseMinibatchGradient(MinibatchGradient):
         coef_columns = coef[:, columns]
         if scale != 1.0:
             coef_columns *= scale
-        raw = self.raw_buffer[:n_rows]
-        raw[...] = compact @ coef_columns.T
+        logits = self.logit_buffer[:, :n_rows]
+        logits[...] = coef_columns @ compact.T
         if intercept is not None:
-            raw += intercept
-        loss = _loss_and_raw_gradient(raw, y, weight, weight_sum, self.arange[:n_rows])
-        grads = [np.asarray((compact.T @ raw).T, dtype=coef.dtype)]
+            logits += intercept[:, np.newaxis]
+        loss = _loss_and_logit_gradient(
+            logits, y, weight, weight_sum, self.arange[:n_rows]
+        )
+        grads = [np.asarray(logits @ compact, dtype=coef.dtype)]
         if intercept is not None:
-            grads.append(raw.sum(axis=0))
+            grads.append(logits @ self.ones[:n_rows])
         return loss, grads
