@@ -152,7 +152,7 @@ models, validation_accuracy = {}, {}
 for alpha in alphas:
     model = make_pipeline(
         StandardScaler(with_std=False),
-        SoftmaxSGDClassifier(alpha=alpha, max_iter=50, random_state=0),
+        SoftmaxSGDClassifier(alpha=alpha, max_iter=300, random_state=0),
     )
     model.fit(X_train, y_train)
     models[alpha] = model

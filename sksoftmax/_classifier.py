@@ -306,8 +306,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         on unscaled data and fast on scaled data.
     power_t : float, default=0.5
         Exponent of "invscaling".
-    momentum : float, default=0.9
-        Momentum, in [0, 1) (0 is plain SGD), as in MLPClassifier.
+    momentum : float, default=0.0
+        Momentum, in [0, 1), as in MLPClassifier; 0 is plain SGD. Momentum
+        multiplies the long-run step by ``1 / (1 - momentum)`` (pair it with
+        a smaller ``eta0``) and makes every update touch every weight, so
+        CSR data loses its sparse updates.
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum when ``momentum > 0``.
     early_stopping : bool, default=False
@@ -428,7 +431,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         learning_rate="adaptive",
         eta0="auto",
         power_t=0.5,
-        momentum=0.9,
+        momentum=0.0,
         nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
