@@ -554,6 +554,36 @@ class SparseMinibatchGradient(MinibatchGradient):
     ``(n_classes, n_features)`` array per batch.
     """
 
+    def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
+        super().__init__(X, y, sample_weight, n_classes, batch_size, fit_intercept)
+        # Per-column scratch, reset after each batch: whether the batch
+        # touches the column, and its position among the touched columns.
+        self.touched = np.zeros(X.shape[1], dtype=bool)
+        self.position = np.zeros(X.shape[1], dtype=X.indices.dtype)
+
+    def batch_rows(self, rows):
+        """``X[rows]`` as (data, indices, indptr), gathered with numpy.
+
+        The same as scipy's row indexing, without its per-call overhead
+        (about 1 ms, which dominated small batches).
+        """
+        X = self.X
+        if isinstance(rows, slice):
+            start, stop = X.indptr[rows.start], X.indptr[rows.stop]
+            return (
+                X.data[start:stop],
+                X.indices[start:stop],
+                X.indptr[rows.start : rows.stop + 1] - start,
+            )
+        starts, stops = X.indptr[rows], X.indptr[rows + 1]
+        lengths = stops - starts
+        indptr = np.zeros(len(rows) + 1, dtype=X.indptr.dtype)
+        np.cumsum(lengths, out=indptr[1:])
+        # Entry j of the batch is entry starts[i] + (j - indptr[i]) of X.
+        positions = np.arange(indptr[-1], dtype=X.indptr.dtype)
+        positions += np.repeat(starts - indptr[:-1], lengths)
+        return X.data[positions], X.indices[positions], indptr
+
     def select(self, rows):
         """The batch re-indexed onto its columns, or None if it has no weight.
 
@@ -568,11 +598,15 @@ class SparseMinibatchGradient(MinibatchGradient):
         if weight_sum <= 0:
             return None
         n_rows = len(y)
-        X_batch = self.X[rows]
-        columns, local_indices = np.unique(X_batch.indices, return_inverse=True)
+        data, indices, indptr = self.batch_rows(rows)
+        # The touched columns in increasing order, and each entry's position
+        # among them (a marker array: cheaper than np.unique's sort).
+        self.touched[indices] = True
+        columns = np.flatnonzero(self.touched)
+        self.touched[columns] = False
+        self.position[columns] = np.arange(len(columns), dtype=self.position.dtype)
         compact = sparse.csr_matrix(
-            (X_batch.data, local_indices.reshape(-1), X_batch.indptr),
-            shape=(n_rows, len(columns)),
+            (data, self.position[indices], indptr), shape=(n_rows, len(columns))
         )
         return compact, columns, y, weight, weight_sum
 
