@@ -130,11 +130,16 @@ class _TrainingState:
 
     def step(self, grads, t):
         """One update from the data gradients ``grads`` (scratch buffers)."""
-        self.penalty.add_gradient(grads[0], self.coef)
         if self.binary:
             # Row 0 stays pinned at zero: binary logistic regression.
             for grad in grads:
                 grad[0, ...] = 0
+        if self.optimizer.momentum:
+            self.penalty.add_gradient(grads[0], self.coef)
+        elif self.penalty.l2:
+            # Plain SGD: w <- (1 - eta l2) w - eta g, the L2 part of the
+            # gradient applied in place rather than added to g.
+            self.coef *= 1.0 - self.optimizer.schedule(t) * self.penalty.l2
         eta = self.optimizer.update_params(self.params, grads, t)
         self.penalty.proximal_step(self.coef, eta, self.coef_velocity)
         self.accumulate_average(t + 1)
