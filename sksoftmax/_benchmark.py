@@ -597,7 +597,7 @@ def bench_sparse(X, y, config, *, random_state):
         0,
         {
             "name": "SoftmaxSGDClassifier(batch_size=256), default "
-            f"momentum={SoftmaxSGDClassifier().momentum:g}",
+            f"momentum={SoftmaxSGDClassifier().momentum!r}",
             "key": "ours",
             "epoch": max(one_epoch - setup, 0.0),
             "setup": setup,

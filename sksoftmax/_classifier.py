@@ -109,6 +109,58 @@ class _TrainingState:
             return self.average_coef, self.average_intercept
         return self.coef, self.intercept
 
+    def snapshot(self):
+        """Copies of all that an epoch changes, for :meth:`restore`.
+
+        Arrays are copied one by one (a deepcopy of the state's objects
+        costs more than a small epoch).
+        """
+        arrays = {
+            name: _copy(value)
+            for name, value in self._arrays().items()
+            if value is not None
+        }
+        schedule = self.optimizer.schedule
+        scalars = (
+            self.n_averaged,
+            self.scale,
+            self.penalty.total_shrinkage,
+            self.penalty.received is None,
+            getattr(schedule, "eta", None),
+        )
+        return arrays, scalars
+
+    def restore(self, snapshot):
+        """Put back the state of :meth:`snapshot` (after a divergence)."""
+        arrays, scalars = snapshot
+        for name, value in self._arrays().items():
+            if value is not None and name in arrays:
+                value[...] = arrays[name]
+        (
+            self.n_averaged,
+            self.scale,
+            self.penalty.total_shrinkage,
+            no_l1_state,
+            eta,
+        ) = scalars
+        if no_l1_state:
+            self.penalty.received = None
+        if eta is not None:
+            self.optimizer.schedule.eta = eta
+
+    def _arrays(self):
+        """The state's arrays, by name (None where absent)."""
+        arrays = {
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "average_coef": self.average_coef,
+            "average_intercept": self.average_intercept,
+            "received": self.penalty.received,
+        }
+        for index, velocity in enumerate(self.optimizer.velocities):
+            arrays[f"velocity{index}"] = velocity
+        return arrays
+
     def end_of_partial_fit(self, loss, tol, n_iter_no_change):
         """Stall detection across partial_fit calls, each one epoch of a stream.
 
@@ -311,11 +363,16 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         on unscaled data and fast on scaled data.
     power_t : float, default=0.5
         Exponent of "invscaling".
-    momentum : float, default=0.0
-        Momentum, in [0, 1), as in MLPClassifier; 0 is plain SGD. Momentum
-        multiplies the long-run step by ``1 / (1 - momentum)`` (pair it with
-        a smaller ``eta0``) and makes every update touch every weight, so
-        CSR data loses its sparse updates.
+    momentum : float or "auto", default="auto"
+        Momentum, in [0, 1), as in MLPClassifier; 0 is plain SGD. "auto" is
+        0.9 when :meth:`fit` trains on one full batch per epoch (data no
+        larger than ``batch_size``: gradient descent, which Nesterov's
+        momentum accelerates and where there is no gradient noise for it to
+        amplify) and 0 otherwise, and in :meth:`partial_fit`. With
+        minibatches, momentum multiplies the long-run step by
+        ``1 / (1 - momentum)`` (pair it with a smaller ``eta0``) and makes
+        every update touch every weight, so CSR data loses its sparse
+        updates.
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum when ``momentum > 0``.
     early_stopping : bool, default=False
@@ -407,7 +464,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         ],
         "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "power_t": [Interval(Real, None, None, closed="neither")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "nesterovs_momentum": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -436,7 +493,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         learning_rate="adaptive",
         eta0="auto",
         power_t=0.5,
-        momentum=0.0,
+        momentum="auto",
         nesterovs_momentum=True,
         early_stopping=False,
         validation_fraction=0.1,
@@ -669,7 +726,13 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             if first_call:
                 coef, intercept = self._initial_params(None, None, len(all_classes), X)
                 state = self._new_training_state(
-                    X, sample_weight, rows, coef, intercept, total_epochs=self.max_iter
+                    X,
+                    sample_weight,
+                    rows,
+                    coef,
+                    intercept,
+                    total_epochs=self.max_iter,
+                    stream=True,
                 )
                 t, n_epochs, loss_curve = 0, 0, []
             else:
@@ -907,7 +970,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         return min(self.batch_size, n_samples)
 
     def _new_training_state(
-        self, X, sample_weight, rows, coef, intercept, *, total_epochs
+        self, X, sample_weight, rows, coef, intercept, *, total_epochs, stream=False
     ):
         n_rows = len(rows)
         batch_size = self._batch_size(n_rows)
@@ -939,10 +1002,13 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             # columns coef[:, j], each then contiguous in memory.
             coef = np.asfortranarray(coef)
         params = [coef] if intercept is None else [coef, intercept]
+        momentum = self.momentum
+        if momentum == "auto":
+            momentum = 0.9 if steps_per_epoch == 1 and not stream else 0.0
         optimizer = SGDOptimizer(
             params,
             schedule,
-            momentum=self.momentum,
+            momentum=momentum,
             nesterov=self.nesterovs_momentum,
             step_scales=[1.0, intercept_scale][: len(params)],
         )
@@ -1010,7 +1076,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         # CSR data with plain SGD updates only the columns each batch touches;
         # momentum and averaging change every weight at every step.
         lazy_sparse = (
-            sparse.issparse(X) and not self.momentum and state.average_start is None
+            sparse.issparse(X)
+            and not state.optimizer.momentum
+            and state.average_start is None
         )
         if lazy_sparse:
             kernel = SparseMinibatchGradient
@@ -1056,7 +1124,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 )
                 # Divergence puts back all the epoch changed: weights, velocities,
                 # averages, penalty and schedule state, and the update count.
-                last_good, last_good_t = copy.deepcopy(state.__dict__), t
+                last_good, last_good_t = state.snapshot(), t
                 if callbacks is not None:
                     callbacks.epoch_begin(*state.model())
                 train_epoch = _train_sparse_epoch if lazy_sparse else _train_epoch
@@ -1068,7 +1136,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 )
                 in_range = _logits_in_range(state, x_max_abs)
                 if not (math.isfinite(objective) and in_range):
-                    state.__dict__.update(last_good)
+                    state.restore(last_good)
                     t = last_good_t
                     warnings.warn(
                         f"Training diverged in epoch {n_epochs + 1}: the loss or the "
@@ -1231,6 +1299,13 @@ def _validation_metrics(gradient, sample_weight, rows, coef, intercept, batch_si
     return total_loss / total_weight, total_correct / total_weight
 
 
+def _copy(array):
+    """A copy in the array's own namespace and device."""
+    if isinstance(array, np.ndarray):
+        return array.copy()
+    return get_namespace_and_device(array)[0].asarray(array, copy=True)
+
+
 def _zeros_like(array):
     return get_namespace_and_device(array)[0].zeros_like(array)
 
@@ -1280,7 +1355,11 @@ def _logits_in_range(state, x_max_abs):
     ``|x . w_k + b_k| <= max|x| ||w_k||_1 + |b_k|``; under a quarter of the
     dtype's largest value, log-softmax's ``z - max(z)`` cannot overflow either.
     """
-    xp = get_namespace_and_device(state.coef)[0]
+    xp = (
+        np
+        if isinstance(state.coef, np.ndarray)
+        else (get_namespace_and_device(state.coef)[0])
+    )
     limit = float(xp.finfo(state.coef.dtype).max) / 4
     for coef, intercept in ((state.coef, state.intercept), state.model()):
         bound = x_max_abs * float(xp.max(xp.sum(xp.abs(coef), axis=1)))

@@ -372,7 +372,7 @@ class Penalty:
         self.received = None  # q, one entry per weight
 
     def value(self, coef):
-        xp = get_namespace_and_device(coef)[0]
+        xp = np if isinstance(coef, np.ndarray) else get_namespace_and_device(coef)[0]
         # (l2 == 0 must give 0 even when ||coef||^2 overflows.)
         value = 0.5 * self.l2 * float(xp.sum(coef * coef)) if self.l2 else 0.0
         if self.l1:
