@@ -77,14 +77,14 @@ print(f"accuracy of the teacher itself on the test rows: {bayes_accuracy:.3f}")
 # them; slicing a chunk reads just those rows. The first call to
 # ``partial_fit`` names all classes, since a chunk need not hold each one.
 #
-# Three students see the same stream: the default settings, plain SGD
-# (``momentum=0``), and averaged SGD (``average=True``), which predicts with
-# the mean of its iterates. The loop prints a progress line every few
+# Three students see the same stream: the default settings (plain SGD in
+# ``partial_fit``), SGD with momentum 0.9, and averaged SGD
+# (``average=True``), which predicts with the mean of its iterates. The loop prints a progress line every few
 # chunks with each student's test accuracy (in a terminal, a live bar from
 # rich or tqdm would do the same).
 students = {
     "defaults": SoftmaxSGDClassifier(random_state=0),
-    "plain SGD (momentum=0)": SoftmaxSGDClassifier(momentum=0.0, random_state=0),
+    "momentum 0.9": SoftmaxSGDClassifier(momentum=0.9, random_state=0),
     "averaged SGD (average=True)": SoftmaxSGDClassifier(average=True, random_state=0),
 }
 X_stream = np.load(folder / "X.npy", mmap_mode="r")
@@ -129,14 +129,15 @@ ax.legend(loc="center right")
 plt.show()
 
 # %%
-# In ``partial_fit`` no schedule ever sees the objective stall (that check
-# belongs to ``fit``), so the ``"adaptive"`` default keeps its initial step
-# for the whole stream, and the noise of the minibatch gradients stays. The
+# Each ``partial_fit`` call is one epoch over its chunk. The ``"adaptive"``
+# default divides its step by 5 when the loss of ``n_iter_no_change``
+# successive calls has not improved by ``tol``, so a long stream slowly
+# settles; until then the noise of the minibatch gradients stays, and the
 # students without averaging hover below the teacher at a level that depends
-# on that step, and momentum enlarges it. Averaging the iterates cancels
-# most of the noise: the averaged student stays close to the teacher from
-# the first chunks on. A decaying schedule (``learning_rate="invscaling"``)
-# is the other remedy.
+# on the step; momentum enlarges it by ``1 / (1 - momentum)``. Averaging the
+# iterates cancels most of the noise: the averaged student stays close to
+# the teacher from the first chunks on. A decaying schedule
+# (``learning_rate="invscaling"``) is another remedy.
 #
 # The files were temporary; remove them.
 import shutil  # noqa: E402
