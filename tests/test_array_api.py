@@ -12,7 +12,8 @@ from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 
 from sksoftmax import SoftmaxSGDClassifier
 
-torch = pytest.importorskip("torch")  # installed by the test extra
+# Both come with the "array-api" extra, which CI installs (".[test,all]").
+torch = pytest.importorskip("torch")
 array_api_strict = pytest.importorskip("array_api_strict")
 
 
