@@ -205,15 +205,19 @@ class _TrainingState:
         is accumulated and applied to the columns when they are touched (and
         to all at the end of the epoch, :meth:`fold_scale`).
         """
+        grad_rows = grads[0]  # (n_columns, n_classes): coef.T's layout
         if self.binary:
-            for grad in grads:
-                grad[0, ...] = 0
+            grad_rows[:, 0] = 0
+            for grad in grads[1:]:
+                grad[0] = 0
         eta = self.optimizer.schedule(t)
         self.scale *= 1.0 - eta * self.penalty.l2
         if self.scale < 1e-9:  # keep coef away from overflow
             self.fold_scale()
         step = eta * self.optimizer.step_scales[0] / self.scale
-        self.coef[:, columns] -= step * grads[0]
+        grad_rows *= step
+        # coef is column-major: coef.T[columns] are contiguous rows.
+        self.coef.T[columns] -= grad_rows
         if self.intercept is not None:
             self.intercept -= (eta * self.optimizer.step_scales[1]) * grads[1]
         if self.penalty.l1:
@@ -226,11 +230,11 @@ class _TrainingState:
             return
         if self.penalty.received is None:
             self.penalty.received = np.zeros_like(self.coef)
-        weights = self.scale * self.coef[:, columns]
-        received = self.penalty.received[:, columns]
+        weights = self.scale * self.coef.T[columns]
+        received = self.penalty.received.T[columns]
         self.penalty.clip(weights, received)
-        self.coef[:, columns] = weights / self.scale
-        self.penalty.received[:, columns] = received
+        self.coef.T[columns] = weights / self.scale
+        self.penalty.received.T[columns] = received
 
     def fold_scale(self):
         """Make ``coef`` the weights again (scale 1), with all L1 shrinkage applied."""
@@ -1361,7 +1365,10 @@ def _logits_in_range(state, x_max_abs):
         else (get_namespace_and_device(state.coef)[0])
     )
     limit = float(xp.finfo(state.coef.dtype).max) / 4
-    for coef, intercept in ((state.coef, state.intercept), state.model()):
+    models = [(state.coef, state.intercept)]
+    if state.model()[0] is not state.coef:  # averaged weights predict too
+        models.append(state.model())
+    for coef, intercept in models:
         bound = x_max_abs * float(xp.max(xp.sum(xp.abs(coef), axis=1)))
         if intercept is not None:
             bound += float(xp.max(xp.abs(intercept)))

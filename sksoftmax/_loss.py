@@ -620,22 +620,24 @@ class SparseMinibatchGradient(MinibatchGradient):
         -------
         loss : float
         grads : list of ndarray
-            ``[grad_columns]`` of shape (n_classes, n_columns), then the
-            intercept's gradient when fitted.
+            ``[grad_rows]`` of shape (n_columns, n_classes): the gradient of
+            ``coef.T[columns]``, then the intercept's gradient when fitted.
         """
         compact, columns, y, weight, weight_sum = batch
         n_rows = len(y)
-        coef_columns = coef[:, columns]
+        # coef is column-major, so coef.T[columns] gathers whole contiguous
+        # rows of n_classes weights (fast), where coef[:, columns] would not.
+        coef_rows = coef.T[columns]
         if scale != 1.0:
-            coef_columns *= scale
+            coef_rows *= scale
         logits = self.logit_buffer[:, :n_rows]
-        logits[...] = coef_columns @ compact.T
+        logits[...] = (compact @ coef_rows).T
         if intercept is not None:
             logits += intercept[:, np.newaxis]
         loss = _loss_and_logit_gradient(
             logits, y, weight, weight_sum, self.arange[:n_rows]
         )
-        grads = [np.asarray(logits @ compact, dtype=coef.dtype)]
+        grads = [np.asarray(compact.T @ logits.T, dtype=coef.dtype)]
         if intercept is not None:
             grads.append(logits @ self.ones[:n_rows])
         return loss, grads

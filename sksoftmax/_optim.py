@@ -374,7 +374,14 @@ class Penalty:
     def value(self, coef):
         xp = np if isinstance(coef, np.ndarray) else get_namespace_and_device(coef)[0]
         # (l2 == 0 must give 0 even when ||coef||^2 overflows.)
-        value = 0.5 * self.l2 * float(xp.sum(coef * coef)) if self.l2 else 0.0
+        if not self.l2:
+            value = 0.0
+        elif xp is np:
+            # A BLAS dot over the flat array: no temporary the size of coef.
+            flat = coef.ravel(order="K")
+            value = 0.5 * self.l2 * float(flat @ flat)
+        else:
+            value = 0.5 * self.l2 * float(xp.sum(coef * coef))
         if self.l1:
             value += self.l1 * float(xp.sum(xp.abs(coef)))
         return value
