@@ -39,6 +39,16 @@ def run(argv, capsys):
     return code, captured.out, captured.err
 
 
+@pytest.fixture
+def model_path(tmp_path, iris_csv, capsys):
+    """A model trained on iris by the train subcommand and saved with skops."""
+    pytest.importorskip("skops")
+    path = tmp_path / "model.skops"
+    argv = ["train", iris_csv, "--target", "species", "--no-plots", "--out", path]
+    assert run(argv, capsys)[0] == 0
+    return path
+
+
 def read_predictions(path):
     with open(path, newline="") as file:
         return list(csv.DictReader(file))
@@ -97,24 +107,7 @@ def test_train_reports_saves_plots_and_model_then_predict(tmp_path, iris_csv, ca
     assert np.mean(predicted == SPECIES[load_iris().target]) > 0.85
 
 
-def test_predict_writes_to_standard_output_by_default(tmp_path, iris_csv, capsys):
-    pytest.importorskip("skops")
-    model_path = tmp_path / "model.skops"
-    assert (
-        run(
-            [
-                "train",
-                iris_csv,
-                "--target",
-                "species",
-                "--no-plots",
-                "--out",
-                model_path,
-            ],
-            capsys,
-        )[0]
-        == 0
-    )
+def test_predict_writes_to_standard_output_by_default(model_path, iris_csv, capsys):
     code, out, _ = run(["predict", model_path, iris_csv], capsys)
     assert code == 0
     assert out.splitlines()[0].startswith("prediction,proba_setosa")
@@ -385,24 +378,9 @@ def test_predict_refuses_foreign_types(tmp_path, iris_csv, capsys):
     assert code == 1 and "not a model saved by skops" in err
 
 
-def test_predict_needs_the_trained_columns(tmp_path, iris_csv, iris_frame, capsys):
-    pytest.importorskip("skops")
-    model_path = tmp_path / "model.skops"
-    assert (
-        run(
-            [
-                "train",
-                iris_csv,
-                "--target",
-                "species",
-                "--no-plots",
-                "--out",
-                model_path,
-            ],
-            capsys,
-        )[0]
-        == 0
-    )
+def test_predict_needs_the_trained_columns(
+    tmp_path, model_path, iris_csv, iris_frame, capsys
+):
     path = tmp_path / "partial.csv"
     iris_frame.drop(columns=["petal_w"]).to_csv(path, index=False)
     code, _, err = run(["predict", model_path, path], capsys)
