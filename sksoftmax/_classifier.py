@@ -46,6 +46,7 @@ from sksoftmax._optim import (
     OptimalSchedule,
     Penalty,
     SGDOptimizer,
+    StallMonitor,
     _max_abs,
     auto_step_sizes,
     make_penalty,
@@ -86,7 +87,7 @@ class _TrainingState:
         self.n_averaged = 0
         self.binary = coef.shape[0] == 2
         self.scale = 1.0  # the lazy sparse path's weights are scale * coef
-        self.best_stream_loss, self.n_stream_stalls = math.inf, 0  # partial_fit
+        self.stream_monitor = StallMonitor()  # across partial_fit calls
         self.average_coef = None if average_start is None else _zeros_like(coef)
         self.average_intercept = (
             None
@@ -169,15 +170,7 @@ class _TrainingState:
         decay by ``t`` alone), so a long stream converges instead of staying
         at the noise level of the first step size.
         """
-        if tol is None:
-            return
-        if loss > self.best_stream_loss - tol:
-            self.n_stream_stalls += 1
-        else:
-            self.n_stream_stalls = 0
-        self.best_stream_loss = min(self.best_stream_loss, loss)
-        if self.n_stream_stalls >= n_iter_no_change:
-            self.n_stream_stalls = 0
+        if self.stream_monitor.update(loss, tol, n_iter_no_change)[1]:
             self.optimizer.schedule.stalled()
 
     def step(self, grads, t):
@@ -270,6 +263,7 @@ _STATE_CLASSES = {
         OptimalSchedule,
         AdaptiveSchedule,
         CosineSchedule,
+        StallMonitor,
     )
 }
 
@@ -1076,7 +1070,6 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         n_rows = len(train_rows)
         batch_size = self._batch_size(n_rows)
         unit_weights = bool(np.all(sample_weight == 1))
-        xp = get_namespace_and_device(state.coef)[0]
         # CSR data with plain SGD updates only the columns each batch touches;
         # momentum and averaging change every weight at every step.
         lazy_sparse = (
@@ -1105,9 +1098,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         shuffle = self.shuffle and len(batches) > 1
         in_place = not shuffle and n_rows == X.shape[0]
 
+        train_epoch = _train_sparse_epoch if lazy_sparse else _train_epoch
         loss_curve, validation_loss_curve, validation_scores = [], [], []
-        best_loss, best_model, n_no_improvement = np.inf, None, 0
-        n_epochs = 0
+        monitor, best_model, n_epochs = StallMonitor(), None, 0
         converged = (
             not check_convergence
             or self.tol is None
@@ -1131,7 +1124,6 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 last_good, last_good_t = state.snapshot(), t
                 if callbacks is not None:
                     callbacks.epoch_begin(*state.model())
-                train_epoch = _train_sparse_epoch if lazy_sparse else _train_epoch
                 epoch_loss, t = train_epoch(
                     gradient, state, order, batches, in_place, t
                 )
@@ -1142,15 +1134,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 if not (math.isfinite(objective) and in_range):
                     state.restore(last_good)
                     t = last_good_t
-                    warnings.warn(
-                        f"Training diverged in epoch {n_epochs + 1}: the loss or the "
-                        "weights overflowed with step size "
-                        f"{state.optimizer.schedule(t):.3g}. "
-                        "The weights of the last finite epoch are kept. Lower eta0 "
-                        "(or use eta0='auto') or scale the features, for example "
-                        "with StandardScaler.",
-                        ConvergenceWarning,
-                    )
+                    _warn_divergence(n_epochs + 1, state.optimizer.schedule(t))
                     converged = True
                     break
                 n_epochs += 1
@@ -1176,31 +1160,22 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                         f"{message}, step size {state.optimizer.schedule(t):.4g}, "
                         f"time {time.perf_counter() - start_time:.3f}s"
                     )
-                if self.tol is not None and current > best_loss - self.tol:
-                    n_no_improvement += 1
-                else:
-                    n_no_improvement = 0
-                if current < best_loss:
-                    best_loss = current
-                    if validation_rows is not None:
-                        best_model = tuple(
-                            None if p is None else xp.asarray(p, copy=True)
-                            for p in (coef_model, intercept_model)
-                        )
+                improved, stalled = monitor.update(
+                    current, self.tol, self.n_iter_no_change
+                )
+                if improved and validation_rows is not None:
+                    best_model = tuple(
+                        None if p is None else _copy(p)
+                        for p in (coef_model, intercept_model)
+                    )
                 if callbacks is not None and callbacks.epoch_end(
                     coef_model, intercept_model
                 ):
                     converged = True  # a callback asked to stop: not a failure
                     break
-                if (
-                    check_convergence
-                    and self.tol is not None
-                    and n_no_improvement >= self.n_iter_no_change
-                ):
-                    n_no_improvement = 0
-                    if state.optimizer.schedule.stalled():
-                        converged = True
-                        break
+                if check_convergence and stalled and state.optimizer.schedule.stalled():
+                    converged = True
+                    break
         if not converged:
             warnings.warn(
                 f"Maximum number of epochs ({max_epochs}) reached before the "
@@ -1214,9 +1189,19 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             "loss_curve": loss_curve,
             "validation_loss_curve": validation_loss_curve,
             "validation_scores": validation_scores,
-            "best_loss": best_loss if loss_curve else np.inf,
+            "best_loss": monitor.best,
             "model": model,
         }
+
+
+def _warn_divergence(epoch, step_size):
+    warnings.warn(
+        f"Training diverged in epoch {epoch}: the loss or the weights overflowed "
+        f"with step size {step_size:.3g}. The weights of the last finite epoch "
+        "are kept. Lower eta0 (or use eta0='auto') or scale the features, for "
+        "example with StandardScaler.",
+        ConvergenceWarning,
+    )
 
 
 # Below this many multiply-adds per minibatch product, BLAS threads cost more in

@@ -291,6 +291,40 @@ def make_schedule(name, eta0, *, alpha, power_t, total_steps):
     raise ValueError(f"Unknown learning_rate {name!r}.")
 
 
+class StallMonitor:
+    """Counts epochs whose value failed to improve on the best by ``tol``.
+
+    The stopping rule of SGDClassifier: after ``n_iter_no_change`` such
+    epochs in a row the caller reacts (stops, or shrinks the step) and the
+    count starts again. ``tol=None`` never reports a stall.
+    """
+
+    def __init__(self):
+        self.best = math.inf
+        self.n_stalled = 0
+
+    def update(self, value, tol, n_iter_no_change):
+        """Record one epoch's value.
+
+        Returns
+        -------
+        improved : bool
+            Whether ``value`` is the best so far.
+        stalled : bool
+            Whether ``n_iter_no_change`` epochs in a row have now stalled.
+        """
+        if tol is not None and value > self.best - tol:
+            self.n_stalled += 1
+        else:
+            self.n_stalled = 0
+        improved = value < self.best
+        self.best = min(self.best, value)
+        if tol is not None and self.n_stalled >= n_iter_no_change:
+            self.n_stalled = 0
+            return improved, True
+        return improved, False
+
+
 class SGDOptimizer:
     """Minibatch SGD with optional heavy-ball or Nesterov momentum.
 

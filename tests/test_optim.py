@@ -13,6 +13,7 @@ from sksoftmax._optim import (
     InvScalingSchedule,
     OptimalSchedule,
     SGDOptimizer,
+    StallMonitor,
     auto_step_sizes,
     make_penalty,
     make_schedule,
@@ -133,3 +134,22 @@ def test_auto_step_survives_all_zero_data():
         np.zeros((5, 3)), np.ones(5), True, 2, 0.0, n_samples=5
     )
     assert math.isfinite(eta) and scale == 1.0
+
+
+def test_stall_monitor_counts_epochs_without_tol_improvement():
+    monitor = StallMonitor()
+    # 1.0, then 0.85 (better by more than tol), then three epochs within tol
+    # of the best (0.8 and 0.76 still lower it): the third is a stall.
+    results = [
+        monitor.update(v, tol=0.1, n_iter_no_change=3)
+        for v in [1.0, 0.85, 0.8, 0.9, 0.76]
+    ]
+    assert results == [
+        (True, False),
+        (True, False),
+        (True, False),
+        (False, False),
+        (True, True),
+    ]
+    assert monitor.best == 0.76 and monitor.n_stalled == 0
+    assert StallMonitor().update(5.0, tol=None, n_iter_no_change=1) == (True, False)
