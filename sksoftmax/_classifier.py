@@ -370,7 +370,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         minibatches, momentum multiplies the long-run step by
         ``1 / (1 - momentum)`` (pair it with a smaller ``eta0``) and makes
         every update touch every weight, so CSR data loses its sparse
-        updates.
+        updates. When an epoch's objective rises, the velocity is reset to
+        zero (adaptive restart).
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum when ``momentum > 0``.
     early_stopping : bool, default=False
@@ -1139,6 +1140,12 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     _warn_divergence(n_epochs + 1, state.optimizer.schedule(t))
                     converged = True
                     break
+                if (
+                    state.optimizer.momentum
+                    and loss_curve
+                    and objective > loss_curve[-1]
+                ):
+                    state.optimizer.restart()  # the objective rose: drop the velocity
                 n_epochs += 1
                 coef_model, intercept_model = state.model()
                 loss_curve.append(objective)

@@ -140,9 +140,7 @@ def _second_moments(X, relative_weight, magnitude):
             continue
         block = xp.astype(X[start:stop, ...], xp.float64) / magnitude
         weight = xp.asarray(weight, dtype=xp.float64, device=device)
-        gram += np.asarray(
-            _convert_to_numpy(block.T @ (block * weight[:, None]), xp)
-        )
+        gram += np.asarray(_convert_to_numpy(block.T @ (block * weight[:, None]), xp))
         first += np.asarray(_convert_to_numpy(block.T @ weight, xp))
     return gram, first
 
@@ -422,6 +420,16 @@ class SGDOptimizer:
         self.momentum = momentum
         self.nesterov = nesterov
         self.velocities = [_zeros_like(p) for p in params] if momentum else []
+
+    def restart(self):
+        """Forget the velocity: the adaptive restart of O'Donoghue and Candès
+        ("Adaptive restart for accelerated gradient schemes", 2015), which the
+        caller triggers when the objective rises. Without it momentum keeps
+        carrying the weights past the optimum (the objective of a full-batch
+        Nesterov fit climbs again after converging), and a smaller step does
+        not stop a velocity that is already there."""
+        for velocity in self.velocities:
+            velocity[...] = 0
 
     def update_params(self, params, grads, t):
         """Take one step; ``grads`` are scratch and are overwritten."""

@@ -74,6 +74,18 @@ def test_momentum_updates_against_hand_arithmetic(nesterov):
         assert w[0] == pytest.approx(expected_w)
 
 
+def test_restart_forgets_the_velocity():
+    w = np.array([1.0])
+    optimizer = SGDOptimizer([w], lambda t: 0.1, momentum=0.9)
+    optimizer.update_params([w], [np.array([2.0])], 0)
+    assert optimizer.velocities[0][0] == pytest.approx(-0.2)
+    optimizer.restart()
+    assert optimizer.velocities[0][0] == 0.0
+    # The next step is a plain gradient step.
+    optimizer.update_params([w], [np.array([1.0])], 1)
+    assert w[0] == pytest.approx(1.0 - 0.2 - 0.1)
+
+
 def test_l1_proximal_step_gives_exact_zeros():
     penalty = make_penalty("l1", alpha=1.0, l1_ratio=0.15)
     coef = np.array([[0.05, -0.05, 0.3, -0.3]])
