@@ -189,8 +189,11 @@ class _TrainingState:
         self.penalty.proximal_step(self.coef, eta, self.coef_velocity)
         self.accumulate_average(t + 1)
 
-    def sparse_step(self, grads, columns, t):
+    def sparse_step(self, grads, columns, coef_rows, t):
         """One plain-SGD update touching only ``coef[:, columns]``.
+
+        ``coef_rows`` is the kernel's copy of ``coef.T[columns]``: updated and
+        written back, one scatter rather than a gather and a scatter.
 
         The weights are ``scale * coef``: the L2 decay of every weight is one
         multiplication of ``scale`` (as SGDClassifier's weight vector does),
@@ -205,12 +208,14 @@ class _TrainingState:
                 grad[0] = 0
         eta = self.optimizer.schedule(t)
         self.scale *= 1.0 - eta * self.penalty.l2
-        if self.scale < 1e-9:  # keep coef away from overflow
+        if self.scale < 1e-9:  # keep coef away from overflow (and from 1 / 0)
+            coef_rows *= self.scale  # the copy, as fold_scale does the rest
             self.fold_scale()
         step = eta * self.optimizer.step_scales[0] / self.scale
         grad_rows *= step
+        coef_rows -= grad_rows
         # coef is column-major: coef.T[columns] are contiguous rows.
-        self.coef.T[columns] -= grad_rows
+        self.coef.T[columns] = coef_rows
         if self.intercept is not None:
             self.intercept -= (eta * self.optimizer.step_scales[1]) * grads[1]
         if self.penalty.l1:
@@ -1260,12 +1265,14 @@ def _train_sparse_epoch(gradient, state, order, batches, in_place, t):
         # Shrinkage owed since the columns were last touched comes first, as
         # it would have with dense updates.
         state.catch_up(columns)
-        batch_loss, grads = gradient(selected, state.coef, state.intercept, state.scale)
+        batch_loss, grads, coef_rows = gradient(
+            selected, state.coef, state.intercept, state.scale
+        )
         if not math.isfinite(batch_loss):
             state.fold_scale()
             return math.nan, t
         epoch_loss += batch_loss * weight_sum
-        state.sparse_step(grads, columns, t)
+        state.sparse_step(grads, columns, coef_rows, t)
         t += 1
     state.fold_scale()
     return epoch_loss, t

@@ -575,9 +575,8 @@ class SparseMinibatchGradient(MinibatchGradient):
 
     def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
         super().__init__(X, y, sample_weight, n_classes, batch_size, fit_intercept)
-        # Per-column scratch, reset after each batch: whether the batch
-        # touches the column, and its position among the touched columns.
-        self.touched = np.zeros(X.shape[1], dtype=bool)
+        # Per-column scratch: a column's position among the batch's columns
+        # (entries of columns the batch does not touch are stale).
         self.position = np.zeros(X.shape[1], dtype=X.indices.dtype)
 
     def batch_rows(self, rows):
@@ -618,11 +617,12 @@ class SparseMinibatchGradient(MinibatchGradient):
             return None
         n_rows = len(y)
         data, indices, indptr = self.batch_rows(rows)
-        # The touched columns in increasing order, and each entry's position
-        # among them (a marker array: cheaper than np.unique's sort).
-        self.touched[indices] = True
-        columns = np.flatnonzero(self.touched)
-        self.touched[columns] = False
+        # The touched columns, and each entry's position among them, in
+        # O(nnz) (np.unique sorts; a marker array scans all columns): after
+        # position[indices] = j, each column's last entry j finds itself.
+        entries = np.arange(len(indices), dtype=self.position.dtype)
+        self.position[indices] = entries
+        columns = indices[self.position[indices] == entries]
         self.position[columns] = np.arange(len(columns), dtype=self.position.dtype)
         compact = sparse.csr_matrix(
             (data, self.position[indices], indptr), shape=(n_rows, len(columns))
@@ -641,16 +641,19 @@ class SparseMinibatchGradient(MinibatchGradient):
         grads : list of ndarray
             ``[grad_rows]`` of shape (n_columns, n_classes): the gradient of
             ``coef.T[columns]``, then the intercept's gradient when fitted.
+        coef_rows : ndarray of shape (n_columns, n_classes)
+            A copy of ``coef.T[columns]`` (unscaled): the update changes it
+            and writes it back, rather than gathering the rows again.
         """
         compact, columns, y, weight, weight_sum = batch
         n_rows = len(y)
         # coef is column-major, so coef.T[columns] gathers whole contiguous
         # rows of n_classes weights (fast), where coef[:, columns] would not.
         coef_rows = coef.T[columns]
-        if scale != 1.0:
-            coef_rows *= scale
         logits = self.logits(n_rows)
         logits[...] = (compact @ coef_rows).T
+        if scale != 1.0:
+            logits *= scale  # (scale * coef) @ x, scaling the smaller array
         if intercept is not None:
             logits += intercept[:, np.newaxis]
         loss = _loss_and_logit_gradient(
@@ -659,4 +662,4 @@ class SparseMinibatchGradient(MinibatchGradient):
         grads = [np.asarray(compact.T @ logits.T, dtype=coef.dtype)]
         if intercept is not None:
             grads.append(logits @ self.ones[:n_rows])
-        return loss, grads
+        return loss, grads, coef_rows

@@ -263,6 +263,39 @@ def test_lazy_sparse_updates_match_dense_updates(penalty, rtol, n_classes):
         assert_array_equal(lazy.coef_ == 0, dense.coef_ == 0)
 
 
+def test_lazy_sparse_scale_folds_into_the_weights_mid_epoch(monkeypatch):
+    # eta0 * alpha = 0.7: the scalar scale of the lazy weights shrinks by 0.3
+    # per step and passes 1e-9 every 18 steps of the 90 in the epoch, where
+    # it is folded into coef; the model must not notice.
+    from sksoftmax._classifier import _TrainingState
+
+    folds = []
+    fold_scale = _TrainingState.fold_scale
+
+    def counting_fold_scale(self):
+        folds.append(self.scale)
+        fold_scale(self)
+
+    monkeypatch.setattr(_TrainingState, "fold_scale", counting_fold_scale)
+    rng = np.random.RandomState(0)
+    X = sparse.random(900, 400, density=0.02, random_state=rng, format="csr")
+    y = rng.randint(0, 3, 900)
+    params = dict(
+        momentum=0.0,
+        max_iter=1,
+        tol=None,
+        random_state=0,
+        alpha=0.35,
+        eta0=2.0,
+        batch_size=10,
+    )
+    dense = SoftmaxSGDClassifier(**params).fit(X.toarray(), y)
+    lazy = SoftmaxSGDClassifier(**params).fit(X, y)
+    assert sum(scale < 1e-9 for scale in folds) == 5
+    assert_allclose(lazy.coef_, dense.coef_, rtol=1e-9, atol=1e-14)
+    assert_allclose(lazy.intercept_, dense.intercept_, rtol=1e-9)
+
+
 @pytest.mark.parametrize("container", [np.asarray, sparse.csr_array])
 def test_float32_is_kept_end_to_end(container):
     X, y = make_blobs(n_samples=200, centers=3, random_state=0)
