@@ -7,7 +7,10 @@ LogisticRegression takes with its default tolerance. The last two columns are
 scikit-learn's own stochastic solver on the same objective,
 LogisticRegression(solver="saga") with its defaults (compiled, variance
 reduced): where it is far from f* too, no first-order stochastic method is near
-it in that time.
+it in that time. Between them, ours with ``momentum=0.9`` (Nesterov, restarted
+when the objective rises) instead of the default plain SGD: the one setting
+that takes small data sets, trained in a few minibatches per epoch, closest to
+f*.
 
     python benchmarks/bench_convergence.py [--quick]
 """
@@ -69,9 +72,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(
         "| dataset | alpha | f* | ours | gap % | time ours (s) | time LR (s) "
-        "| SAGA gap % | time SAGA (s) |"
+        "| momentum=0.9: gap % | time (s) | SAGA gap % | time SAGA (s) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     worst_gap, slower = 0.0, 0
     for name, (X, y) in datasets(args.quick):
         X = StandardScaler().fit_transform(X)
@@ -88,19 +91,28 @@ def main(argv=None):
                 ours, time_ours = timed_fit(
                     SoftmaxSGDClassifier(alpha=alpha, random_state=0), X, y, repeats
                 )
+                momentum, time_momentum = timed_fit(
+                    SoftmaxSGDClassifier(alpha=alpha, momentum=0.9, random_state=0),
+                    X,
+                    y,
+                    repeats,
+                )
                 saga, time_saga = timed_fit(
                     LogisticRegression(C=C, solver="saga", random_state=0), X, y, 1
                 )
             f_star = objective(optimum.coef_, optimum.intercept_, X, y, alpha)
             f_ours = objective(ours.coef_, ours.intercept_, X, y, alpha)
             gap = 100 * (f_ours - f_star) / f_star
+            f_momentum = objective(momentum.coef_, momentum.intercept_, X, y, alpha)
+            gap_momentum = 100 * (f_momentum - f_star) / f_star
             f_saga = objective(saga.coef_, saga.intercept_, X, y, alpha)
             gap_saga = 100 * (f_saga - f_star) / f_star
             worst_gap = max(worst_gap, gap)
             slower += time_ours > time_reference
             print(
                 f"| {name} | {alpha:g} | {f_star:.5f} | {f_ours:.5f} | {gap:.3f} | "
-                f"{time_ours:.3f} | {time_reference:.3f} | {gap_saga:.3f} | "
+                f"{time_ours:.3f} | {time_reference:.3f} | {gap_momentum:.3f} | "
+                f"{time_momentum:.3f} | {gap_saga:.3f} | "
                 f"{time_saga:.3f} |"
             )
     print(
