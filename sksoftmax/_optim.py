@@ -113,7 +113,7 @@ def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=2
 # the rows: for small data that costs a fraction of the power iteration's 80
 # products (each a numpy call), and it is exact rather than a lower bound.
 GRAM_MAX_FEATURES = 128
-GRAM_CHUNK_ROWS = 4096  # rows per block of the one pass: a bounded temporary
+GRAM_CHUNK_ROWS = 1024  # rows per block of the one pass: a temporary <= 1 MiB
 
 
 def _second_moments(X, relative_weight, magnitude):
@@ -138,10 +138,16 @@ def _second_moments(X, relative_weight, magnitude):
             gram += (block.T @ weighted).toarray()
             first += np.asarray(block.T @ weight).ravel()
             continue
-        block = xp.astype(X[start:stop, ...], xp.float64) / magnitude
-        weight = xp.asarray(weight, dtype=xp.float64, device=device)
-        gram += np.asarray(_convert_to_numpy(block.T @ (block * weight[:, None]), xp))
+        block = X[start:stop, ...]
+        if xp is np:
+            block = block.astype(np.float64)
+        # (Other namespaces keep X's dtype: some devices have no float64.)
+        block = block / magnitude
+        weight = xp.asarray(weight, dtype=block.dtype, device=device)
         first += np.asarray(_convert_to_numpy(block.T @ weight, xp))
+        # Z^T W Z = (sqrt(W) Z)^T (sqrt(W) Z), the weighting done in place.
+        block *= xp.sqrt(weight)[:, None]
+        gram += np.asarray(_convert_to_numpy(block.T @ block, xp))
     return gram, first
 
 
@@ -158,6 +164,8 @@ def _top_eigenvalue_function(X, relative_weight, magnitude):
     gram, first = _second_moments(X, relative_weight, magnitude)
 
     def top(feature_scale, with_ones):
+        if not (np.isfinite(gram).all() and np.isfinite(first).all()):
+            return math.nan  # the caller falls back to the trace
         # [X f, 1] = [Z c, 1] with c = f * magnitude.
         c = feature_scale * magnitude
         if not with_ones:
