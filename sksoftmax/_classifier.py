@@ -352,8 +352,15 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         when the epoch objective (validation loss with ``early_stopping``) has
         not improved by ``tol`` for ``n_iter_no_change`` epochs. None: run
         ``max_iter`` epochs.
-    shuffle : bool, default=True
-        Whether to reshuffle the rows before each epoch.
+    shuffle : bool or "blocks", default=True
+        Whether to reshuffle the rows before each epoch. "blocks" keeps the
+        rows in their order and makes each minibatch a contiguous block of
+        rows, the blocks in a random order and their boundaries shifted by a
+        random offset each epoch: no rows are copied into a batch buffer (a
+        dense epoch about a fifth shorter, see the benchmarks). Use it only
+        for rows that are already in random order: sorted by class or by
+        time, each batch would hold one kind of row and training would
+        suffer.
     verbose : int, default=0
         Print one line per epoch when positive.
     random_state : int, RandomState instance or None, default=None
@@ -473,7 +480,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
-        "shuffle": ["boolean"],
+        "shuffle": ["boolean", StrOptions({"blocks"})],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "learning_rate": [
@@ -1116,7 +1123,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         x_max_abs = _max_abs(X)
         batches = list(gen_batches(n_rows, batch_size))
         # Full batches need no shuffling; all rows in order need no gathering.
-        shuffle = self.shuffle and len(batches) > 1
+        shuffle_blocks = self.shuffle == "blocks" and len(batches) > 1
+        shuffle = bool(self.shuffle) and not shuffle_blocks and len(batches) > 1
         in_place = not shuffle and n_rows == X.shape[0]
 
         train_epoch = _train_sparse_epoch if lazy_sparse else _train_epoch
@@ -1141,13 +1149,18 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 order = gradient.move_indices(
                     rng.permutation(train_rows) if shuffle else train_rows
                 )
+                epoch_batches = (
+                    _shuffled_blocks(n_rows, batch_size, rng)
+                    if shuffle_blocks
+                    else batches
+                )
                 # Divergence puts back all the epoch changed: weights, velocities,
                 # averages, penalty and schedule state, and the update count.
                 last_good, last_good_t = state.snapshot(last_good), t
                 if callbacks is not None:
                     callbacks.epoch_begin(*state.model())
                 epoch_loss, t = train_epoch(
-                    gradient, state, order, batches, in_place, t
+                    gradient, state, order, epoch_batches, in_place, t
                 )
                 objective = epoch_loss / train_weight_sum + state.penalty.value(
                     state.coef
@@ -1220,6 +1233,20 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             "best_loss": monitor.best,
             "model": model,
         }
+
+
+def _shuffled_blocks(n_rows, batch_size, rng):
+    """An epoch's batches for ``shuffle="blocks"``: contiguous slices in a
+    random order, their boundaries shifted by a random offset so that the
+    batches differ from epoch to epoch (rows ``[0, offset)`` and the last
+    rows form the two shorter batches)."""
+    offset = rng.randint(batch_size)
+    blocks = [slice(0, offset)] if offset else []
+    blocks += [
+        slice(start, min(start + batch_size, n_rows))
+        for start in range(offset, n_rows, batch_size)
+    ]
+    return [blocks[i] for i in rng.permutation(len(blocks))]
 
 
 def _warn_divergence(epoch, step_size):

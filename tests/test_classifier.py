@@ -530,3 +530,86 @@ def test_cosine_runs_its_course_without_warning():
     ).fit(X, y)
     assert clf.n_iter_ == 30
     assert clf._training_state.optimizer.schedule(clf.t_) == pytest.approx(0.0)
+
+
+def test_shuffle_blocks_visits_contiguous_batches_in_a_new_order_each_epoch(
+    monkeypatch,
+):
+    from sksoftmax._loss import MinibatchGradient
+
+    seen = []
+    call = MinibatchGradient.__call__
+
+    def recording_call(self, rows, coef, intercept):
+        seen.append(rows)
+        return call(self, rows, coef, intercept)
+
+    monkeypatch.setattr(MinibatchGradient, "__call__", recording_call)
+    X, y = make_classification(
+        n_samples=1000, n_classes=3, n_informative=4, random_state=0
+    )
+    SoftmaxSGDClassifier(
+        shuffle="blocks", batch_size=100, max_iter=3, tol=None, random_state=0
+    ).fit(X, y)
+    epochs, rows_left = [[]], 1000
+    for batch in seen:
+        # Slices of X itself: no gathered copy.
+        assert isinstance(batch, slice) and 0 < batch.stop - batch.start <= 100
+        epochs[-1].append(batch)
+        rows_left -= batch.stop - batch.start
+        if rows_left == 0:
+            epochs.append([])
+            rows_left = 1000
+    assert len(epochs) == 4 and epochs[-1] == []
+    for batches in epochs[:3]:
+        # Every row once: the sorted slices tile [0, 1000); at most two (the
+        # first and the last rows) are short.
+        tiles = sorted(batches, key=lambda batch: batch.start)
+        assert tiles[0].start == 0 and tiles[-1].stop == 1000
+        assert all(a.stop == b.start for a, b in zip(tiles, tiles[1:]))
+        assert sum(batch.stop - batch.start < 100 for batch in batches) <= 2
+    # A new order and new boundaries each epoch.
+    starts = [[batch.start for batch in batches] for batches in epochs[:3]]
+    assert starts[0] != starts[1] and starts[1] != starts[2]
+    assert len({frozenset(batch_starts) for batch_starts in starts}) > 1
+
+
+def test_shuffle_blocks_trains_as_well_on_rows_in_random_order():
+    X, y = make_classification(
+        n_samples=20_000,
+        n_features=40,
+        n_informative=20,
+        n_classes=5,
+        random_state=0,
+    )
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    rows = SoftmaxSGDClassifier(random_state=0).fit(X_train, y_train)
+    blocks = SoftmaxSGDClassifier(shuffle="blocks", random_state=0).fit(
+        X_train, y_train
+    )
+    assert blocks.score(X_test, y_test) == pytest.approx(
+        rows.score(X_test, y_test), abs=0.01
+    )
+    # The same seed gives the same model; another order, another model.
+    again = SoftmaxSGDClassifier(shuffle="blocks", random_state=0).fit(X_train, y_train)
+    assert_array_equal(again.coef_, blocks.coef_)
+    assert not np.array_equal(blocks.coef_, rows.coef_)
+
+
+@pytest.mark.parametrize("container", [np.asarray, sparse.csr_array])
+def test_shuffle_blocks_with_early_stopping_and_sparse_data(container):
+    # The early-stopping split leaves the training rows non-contiguous:
+    # the blocks are then contiguous runs of the training rows.
+    X, y = make_classification(
+        n_samples=2000, n_classes=3, n_informative=4, random_state=0
+    )
+    X = container(StandardScaler().fit_transform(X))
+    scores = [
+        SoftmaxSGDClassifier(shuffle=shuffle, early_stopping=True, random_state=0)
+        .fit(X, y)
+        .score(X, y)
+        for shuffle in [True, "blocks"]
+    ]
+    assert scores[1] == pytest.approx(scores[0], abs=0.02)
