@@ -357,7 +357,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         rows in their order and makes each minibatch a contiguous block of
         rows, the blocks in a random order and their boundaries shifted by a
         random offset each epoch: no rows are copied into a batch buffer (a
-        dense epoch about a fifth shorter, see the benchmarks). Use it only
+        dense epoch about a fifth shorter, see the benchmarks; with
+        ``early_stopping`` the training rows are a subset, still gathered,
+        in blocks of neighbouring rows). Use it only
         for rows that are already in random order: sorted by class or by
         time, each batch would hold one kind of row and training would
         suffer.
@@ -395,8 +397,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         minibatches, momentum multiplies the long-run step by
         ``1 / (1 - momentum)`` (pair it with a smaller ``eta0``) and makes
         every update touch every weight, so CSR data loses its sparse
-        updates. When an epoch's objective rises, the velocity is reset to
-        zero (adaptive restart).
+        updates. When an epoch's objective rises in :meth:`fit`, the velocity
+        is reset to zero (adaptive restart).
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum when ``momentum > 0``.
     early_stopping : bool, default=False
@@ -1014,6 +1016,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         else:
             eta0, intercept_scale = float(self.eta0), 1.0
         steps_per_epoch = math.ceil(n_rows / batch_size)
+        if self.shuffle == "blocks" and steps_per_epoch > 1:
+            steps_per_epoch += 1  # the offset splits one block in two
         schedule = make_schedule(
             self.learning_rate,
             eta0,
@@ -1172,6 +1176,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     _warn_divergence(n_epochs + 1, state.optimizer.schedule(t))
                     converged = True
                     break
+                # (The objective mixes the data loss along the epoch with the
+                # penalty after it; with one full batch per epoch, where
+                # restarts matter, that is the objective one step apart.)
                 if (
                     state.optimizer.momentum
                     and loss_curve

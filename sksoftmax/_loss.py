@@ -103,8 +103,9 @@ def _loss_and_logit_gradient(logits, y, sample_weight, weight_sum, samples=None)
         samples = np.arange(n_samples)
     # The true class's logits by flat index into the (C-contiguous) logits:
     # 1-D indexing costs a fraction of 2-D fancy indexing on a small batch.
-    flat_logits = logits.view()
-    flat_logits.shape = (-1,)  # raises rather than copy if not contiguous
+    if not logits.flags.c_contiguous:
+        raise ValueError("logits must be C-contiguous: they are updated in place.")
+    flat_logits = logits.reshape(-1)  # a view of the contiguous logits
     true_class = y * n_samples
     true_class += samples
     # Subtracting each sample's largest logit makes every exponent <= 0 and the

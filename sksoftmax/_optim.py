@@ -134,16 +134,18 @@ def _second_moments(X, relative_weight, magnitude):
         weight = relative_weight[start:stop]
         if sparse.issparse(X):
             block = X[start:stop].astype(np.float64) / magnitude
-            weighted = sparse.diags_array(weight) @ block
-            gram += (block.T @ weighted).toarray()
             first += np.asarray(block.T @ weight).ravel()
+            # (sparse.diags: diags_array needs scipy >= 1.11.)
+            scaled = sparse.diags(np.sqrt(weight)) @ block
+            gram += (scaled.T @ scaled).toarray()
             continue
         block = X[start:stop, ...]
         if xp is np:
             block = block.astype(np.float64)
-        # (Other namespaces keep X's dtype: some devices have no float64.)
+        else:
+            # X's dtype (some devices have no float64), on X's device.
+            weight = xp.asarray(weight, dtype=block.dtype, device=device)
         block = block / magnitude
-        weight = xp.asarray(weight, dtype=block.dtype, device=device)
         first += np.asarray(_convert_to_numpy(block.T @ weight, xp))
         # Z^T W Z = (sqrt(W) Z)^T (sqrt(W) Z), the weighting done in place.
         block *= xp.sqrt(weight)[:, None]

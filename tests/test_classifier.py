@@ -613,3 +613,19 @@ def test_shuffle_blocks_with_early_stopping_and_sparse_data(container):
         for shuffle in [True, "blocks"]
     ]
     assert scores[1] == pytest.approx(scores[0], abs=0.02)
+
+
+def test_shuffle_blocks_counts_the_split_block_in_the_schedule():
+    # With an offset the first and last rows form two short batches: one
+    # step more per epoch, which the cosine schedule's length must include.
+    X, y = make_classification(n_samples=1024, n_classes=3, n_informative=4)
+    clf = SoftmaxSGDClassifier(
+        shuffle="blocks",
+        learning_rate="cosine",
+        batch_size=256,
+        max_iter=30,
+        random_state=0,
+    ).fit(X, y)
+    schedule = clf._training_state.optimizer.schedule
+    assert 4 * 30 < clf.t_ <= schedule.total
+    assert schedule(clf.t_ - 5) > 0  # still stepping in the last epoch
