@@ -981,6 +981,10 @@ def memory_table(rows):
     )
 
 
+# Our rows that have a target row each: (result key, how the target names it).
+OURS_SETTINGS = [("ours", ""), ("ours_blocks", ", with shuffle='blocks'")]
+
+
 def target_rows(results):
     """The issue's targets, each ``(target, measured, met)``, where measured."""
     rows = []
@@ -991,20 +995,15 @@ def target_rows(results):
     dense = {row["key"]: row["epoch"] for row in results.get("dense", [])}
     if dense:
         ours = dense["ours"]
-        add(
-            "dense epoch <= 2.0 x BLAS floor",
-            f"{ratio(ours, dense['floor'])} x ({ratio(ours, dense['floor1'])} x the "
-            "1-thread floor)",
-            ours <= 2.0 * dense["floor"],
-        )
-        if "ours_blocks" in dense:
-            blocks = dense["ours_blocks"]
-            add(
-                "dense epoch <= 2.0 x BLAS floor, with shuffle='blocks'",
-                f"{ratio(blocks, dense['floor'])} x ({ratio(blocks, dense['floor1'])} "
-                "x the 1-thread floor)",
-                blocks <= 2.0 * dense["floor"],
-            )
+        for key, setting in OURS_SETTINGS:
+            if key in dense:
+                epoch = dense[key]
+                add(
+                    f"dense epoch <= 2.0 x BLAS floor{setting}",
+                    f"{ratio(epoch, dense['floor'])} x "
+                    f"({ratio(epoch, dense['floor1'])} x the 1-thread floor)",
+                    epoch <= 2.0 * dense["floor"],
+                )
         add(
             "dense epoch >= 2x faster than MLPClassifier",
             f"{ratio(dense['mlp'], ours)}x faster",
@@ -1030,7 +1029,7 @@ def target_rows(results):
     sparse_epochs = {row["key"]: row["epoch"] for row in results.get("sparse", [])}
     if sparse_epochs:
         sgd = sparse_epochs["sgd"]
-        for key, setting in [("ours", ""), ("ours_blocks", ", with shuffle='blocks'")]:
+        for key, setting in OURS_SETTINGS:
             if key in sparse_epochs:
                 epoch = sparse_epochs[key]
                 add(
