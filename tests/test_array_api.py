@@ -125,3 +125,14 @@ def test_sparse_input_under_dispatch_keeps_the_numpy_path(data):
                 ValueError, match="Only the NumPy namespace is compatible"
             ):
                 method(sparse.csr_array(X), *arguments)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_shuffle_blocks_on_torch_matches_numpy(data, early_stopping):
+    # Blocks are slices of X (or of the training rows, moved to the device).
+    X, y = data
+    params = dict(shuffle="blocks", early_stopping=early_stopping, random_state=0)
+    reference = SoftmaxSGDClassifier(**params).fit(X, y)
+    with config_context(array_api_dispatch=True):
+        clf = SoftmaxSGDClassifier(**params).fit(torch.asarray(X), torch.asarray(y))
+    assert_allclose(clf.coef_.numpy(), reference.coef_, rtol=1e-9, atol=1e-12)
