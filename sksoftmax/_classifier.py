@@ -362,7 +362,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         in blocks of neighbouring rows). Use it only
         for rows that are already in random order: sorted by class or by
         time, each batch would hold one kind of row and training would
-        suffer.
+        suffer (a warning says so when neighbouring rows share their class
+        far more often than chance).
     verbose : int, default=0
         Print one line per epoch when positive.
     random_state : int, RandomState instance or None, default=None
@@ -1129,6 +1130,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         # Full batches need no shuffling; all rows in order need no gathering.
         shuffle_blocks = self.shuffle == "blocks" and len(batches) > 1
         shuffle = bool(self.shuffle) and not shuffle_blocks and len(batches) > 1
+        if shuffle_blocks:
+            _warn_if_rows_look_sorted(y_encoded[train_rows])
         in_place = not shuffle and n_rows == X.shape[0]
 
         train_epoch = _train_sparse_epoch if lazy_sparse else _train_epoch
@@ -1240,6 +1243,25 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             "best_loss": monitor.best,
             "model": model,
         }
+
+
+def _warn_if_rows_look_sorted(labels):
+    """shuffle="blocks" needs rows in random order: warn when neighbouring
+    rows share their class far more often than they would by chance."""
+    if len(labels) < 100:
+        return  # too few pairs to tell
+    same = float(np.mean(labels[1:] == labels[:-1]))
+    frequencies = np.bincount(labels) / len(labels)
+    chance = float(frequencies @ frequencies)
+    if same > chance + 0.5 * (1.0 - chance):
+        warnings.warn(
+            f"shuffle='blocks' trains on blocks of neighbouring rows, but "
+            f"{same:.0%} of neighbouring rows share their class (about "
+            f"{chance:.0%} in random order): the rows look sorted by class, and "
+            "each block would hold few classes. Shuffle the rows once, or use "
+            "shuffle=True.",
+            UserWarning,
+        )
 
 
 def _shuffled_blocks(n_rows, batch_size, rng):

@@ -1,6 +1,7 @@
 """Tests of SoftmaxSGDClassifier as a user meets it."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -629,3 +630,16 @@ def test_shuffle_blocks_counts_the_split_block_in_the_schedule():
     schedule = clf._training_state.optimizer.schedule
     assert 4 * 30 < clf.t_ <= schedule.total
     assert schedule(clf.t_ - 5) > 0  # still stepping in the last epoch
+
+
+def test_shuffle_blocks_warns_on_rows_sorted_by_class():
+    X, y = make_classification(
+        n_samples=1000, n_classes=3, n_informative=4, random_state=0
+    )
+    order = np.argsort(y, kind="stable")
+    with pytest.warns(UserWarning, match="look sorted by class"):
+        SoftmaxSGDClassifier(shuffle="blocks", random_state=0).fit(X[order], y[order])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SoftmaxSGDClassifier(shuffle="blocks", random_state=0).fit(X, y)
+        SoftmaxSGDClassifier(random_state=0).fit(X[order], y[order])
