@@ -428,7 +428,9 @@ class MinibatchGradient:
 
     def logits(self, n_rows):
         """The logit buffer for ``n_rows`` samples: its first entries, contiguous."""
-        n_classes = self.logit_buffer.shape[0]
+        n_classes, batch_size = self.logit_buffer.shape
+        if n_rows == batch_size:
+            return self.logit_buffer
         return self.logit_buffer.reshape(-1)[: n_classes * n_rows].reshape(
             n_classes, n_rows
         )
@@ -452,9 +454,10 @@ class MinibatchGradient:
         if self.dense:
             # mode="clip" writes straight into the buffer (the default mode
             # buffers the output); the rows are valid indices by construction.
-            return self.X.take(
-                rows, axis=0, out=self.X_buffer[: len(rows)], mode="clip"
-            )
+            out = self.X_buffer
+            if len(rows) < len(out):
+                out = out[: len(rows)]
+            return self.X.take(rows, axis=0, out=out, mode="clip")
         return self.X[rows]
 
     def __call__(self, rows, coef, intercept):
