@@ -359,11 +359,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         random offset each epoch: no rows are copied into a batch buffer (a
         dense epoch about a fifth shorter, see the benchmarks; with
         ``early_stopping`` the training rows are a subset, still gathered,
-        in blocks of neighbouring rows). Use it only
-        for rows that are already in random order: sorted by class or by
-        time, each batch would hold one kind of row and training would
-        suffer (a warning says so when neighbouring rows share their class
-        far more often than chance).
+        in blocks of neighbouring rows). Use it only for rows that are
+        already in random order: sorted by class or by time, each batch
+        would hold one kind of row and training would suffer (a warning
+        says so when neighbouring rows share their class far more often
+        than chance).
     verbose : int, default=0
         Print one line per epoch when positive.
     random_state : int, RandomState instance or None, default=None
