@@ -282,32 +282,13 @@ def test_too_few_rows_per_class(tmp_path, iris_frame, capsys):
 def test_bad_arguments(tmp_path, iris_csv, capsys):
     code, _, err = run(["train", tmp_path / "data.xlsx", "--target", "y"], capsys)
     assert code == 1
-    code, _, err = run(
-        [
-            "train",
-            iris_csv,
-            "--target",
-            "species",
-            "--no-plots",
-            "--param-grid",
-            '{"alpah": [1]}',
-        ],
-        capsys,
-    )
-    assert code == 1 and "unknown parameter(s) 'alpah'" in err
-    code, _, err = run(
-        [
-            "train",
-            iris_csv,
-            "--target",
-            "species",
-            "--no-plots",
-            "--param-grid",
-            '{"alpha": [1',
-        ],
-        capsys,
-    )
-    assert code == 1 and "not valid JSON" in err
+    for grid, message in [
+        ('{"alpah": [1]}', "unknown parameter(s) 'alpah'"),
+        ('{"alpha": [1', "not valid JSON"),
+    ]:
+        train = ["train", iris_csv, "--target", "species", "--no-plots"]
+        code, _, err = run([*train, "--param-grid", grid], capsys)
+        assert code == 1 and message in err
     with pytest.raises(SystemExit) as exit_info:
         main(["train", str(iris_csv), "--test-size", "1.5"])
     assert exit_info.value.code == 2
