@@ -79,9 +79,9 @@ print(f"accuracy of the teacher itself on the test rows: {bayes_accuracy:.3f}")
 #
 # Three students see the same stream: the default settings (plain SGD in
 # ``partial_fit``), SGD with momentum 0.9, and averaged SGD
-# (``average=True``), which predicts with the mean of its iterates. The loop prints a progress line every few
-# chunks with each student's test accuracy (in a terminal, a live bar from
-# rich or tqdm would do the same).
+# (``average=True``), which predicts with the mean of its iterates. The loop
+# prints a progress line every few chunks with each student's test accuracy
+# (in a terminal, a live bar from rich or tqdm would do the same).
 students = {
     "defaults": SoftmaxSGDClassifier(random_state=0),
     "momentum 0.9": SoftmaxSGDClassifier(momentum=0.9, random_state=0),
