@@ -55,6 +55,10 @@ from sksoftmax._optim import (
 
 # batch_size="auto" uses min(AUTO_BATCH_SIZE, n_samples); see the benchmarks page.
 AUTO_BATCH_SIZE = 256
+# On a GPU a step costs about the same for 256 rows as for thousands (kernel
+# launches, not arithmetic, take the time): "auto" takes batches of an eighth
+# of the data, between AUTO_BATCH_SIZE and this many rows (benchmarks/gpu_check).
+AUTO_BATCH_SIZE_ACCELERATOR = 16384
 
 
 @contextmanager
@@ -420,7 +424,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         first update (True) or once ``t`` reaches the given count.
     batch_size : int or "auto", default="auto"
         Rows per minibatch; "auto" is ``min(256, n_samples)``. Data sets no
-        larger than a batch are trained by full-batch gradient descent.
+        larger than a batch are trained by full-batch gradient descent. For
+        arrays on a GPU (array API dispatch with torch CUDA or CuPy), where a
+        step costs about the same for 256 rows as for thousands, "auto" is
+        an eighth of the samples, at least 256 and at most 16384.
 
     Attributes
     ----------
@@ -990,9 +997,16 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         ).items():
             setattr(self, name, value)
 
-    def _batch_size(self, n_samples):
+    def _batch_size(self, n_samples, X):
         if self.batch_size == "auto":
-            return max(1, min(AUTO_BATCH_SIZE, n_samples))
+            batch_size = AUTO_BATCH_SIZE
+            if _on_accelerator(X):
+                # At least 8 steps an epoch: the noise of minibatches keeps
+                # the weakly regularised default from overfitting.
+                batch_size = max(
+                    batch_size, min(AUTO_BATCH_SIZE_ACCELERATOR, n_samples // 8)
+                )
+            return max(1, min(batch_size, n_samples))
         # A larger batch is the full batch: never allocate buffers beyond the data.
         return min(self.batch_size, n_samples)
 
@@ -1000,7 +1014,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         self, X, sample_weight, rows, coef, intercept, *, total_epochs, stream=False
     ):
         n_rows = len(rows)
-        batch_size = self._batch_size(n_rows)
+        batch_size = self._batch_size(n_rows, X)
         penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
         if self.eta0 == "auto":
             # Held-out rows get zero weight rather than a copy of X.
@@ -1101,7 +1115,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
     ):
         """The epoch loop: shuffle, minibatch gradient, update, bookkeeping."""
         n_rows = len(train_rows)
-        batch_size = self._batch_size(n_rows)
+        batch_size = self._batch_size(n_rows, X)
         unit_weights = bool(np.all(sample_weight == 1))
         # CSR data with plain SGD updates only the columns each batch touches;
         # momentum and averaging change every weight at every step.
@@ -1309,19 +1323,26 @@ def _blas_threads(batch_product, numpy_arrays):
 
 
 def _train_epoch(gradient, state, order, batches, in_place, t):
-    """One pass of minibatch updates; returns the weighted loss sum and ``t``."""
+    """One pass of minibatch updates; returns the weighted loss sum and ``t``.
+
+    A kernel whose losses stay on the device is never read mid-epoch (a read
+    waits for the device): a divergence there shows as a non-finite total at
+    the end of the epoch, and the caller restores the last good weights
+    either way.
+    """
+    check_each_batch = not gradient.loss_on_device
     epoch_loss = 0.0
     for batch in batches:
         rows = batch if in_place else order[batch]
         batch_loss, batch_weight, grads = gradient(rows, state.coef, state.intercept)
         if grads is None:
             continue  # zero-weight rows carry no gradient
-        if not math.isfinite(batch_loss):
+        if check_each_batch and not math.isfinite(batch_loss):
             return math.nan, t  # diverged: the caller restores the last good weights
         epoch_loss += batch_loss * batch_weight
         state.step(grads, t)
         t += 1
-    return epoch_loss, t
+    return float(epoch_loss), t
 
 
 def _train_sparse_epoch(gradient, state, order, batches, in_place, t):
@@ -1372,6 +1393,20 @@ def _validation_metrics(gradient, sample_weight, rows, coef, intercept, batch_si
     if total_weight <= 0:
         return np.inf, 0.0
     return total_loss / total_weight, total_correct / total_weight
+
+
+def _on_accelerator(X):
+    """True for arrays on a GPU or other accelerator (torch CUDA/MPS/XPU, CuPy).
+
+    numpy, scipy.sparse, array-api-strict and torch CPU arrays are on the CPU.
+    """
+    if isinstance(X, np.ndarray) or sparse.issparse(X):
+        return False
+    device = get_namespace_and_device(X)[2]
+    device_type = getattr(device, "type", None)  # torch.device
+    if device_type is not None:
+        return device_type != "cpu"
+    return type(device).__module__.partition(".")[0] == "cupy"
 
 
 def _copy(array):

@@ -410,6 +410,8 @@ class MinibatchGradient:
     fit_intercept : bool
     """
 
+    loss_on_device = False  # batch losses are Python floats
+
     def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.labels = y  # encoded labels as numpy, for bookkeeping
@@ -510,7 +512,13 @@ class ArrayAPIMinibatchGradient:
     the whole training loop runs where ``X`` lives, a GPU included. Row
     indices given as numpy arrays are moved to the device by
     :meth:`move_indices`, once per epoch.
+
+    The batch loss is returned as a 0-d array on the device, not a Python
+    float: reading it would wait for the device at every step. The training
+    loop sums it there and reads the epoch's total once.
     """
+
+    loss_on_device = True
 
     def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
         xp, _, device = get_namespace_and_device(X)
@@ -563,7 +571,7 @@ class ArrayAPIMinibatchGradient:
         scale = 1.0 / weight_sum if weight is None else weight[:, None] / weight_sum
         # G = diag(s / S) (P - Y), as in _loss_and_logit_gradient.
         gradient = (xp.exp(log_proba) - one_hot) * scale
-        loss = -float(xp.sum(log_proba * one_hot * scale))
+        loss = -xp.sum(log_proba * one_hot * scale)
         grads = [gradient.T @ X_batch]
         if intercept is not None:
             grads.append(xp.sum(gradient, axis=0))

@@ -136,3 +136,43 @@ def test_shuffle_blocks_on_torch_matches_numpy(data, early_stopping):
     with config_context(array_api_dispatch=True):
         clf = SoftmaxSGDClassifier(**params).fit(torch.asarray(X), torch.asarray(y))
     assert_allclose(clf.coef_.numpy(), reference.coef_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, xp, device", NAMESPACES, ids=[n[0] for n in NAMESPACES])
+def test_auto_batch_size_is_larger_on_a_gpu_only(name, xp, device):
+    # 4096 rows: 256 per batch on a CPU; on a GPU an eighth of them, 512. The
+    # update count t_ after one epoch shows the batch size the fit used.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4096, 5))
+    y = (X[:, 0] > 0).astype(int)
+    with config_context(array_api_dispatch=True):
+        clf = SoftmaxSGDClassifier(max_iter=1, tol=None, random_state=0).fit(
+            xp.asarray(X, device=device), xp.asarray(y, device=device)
+        )
+    assert clf.t_ == (4096 // 512 if name == "torch-cuda" else 4096 // 256)
+
+
+@pytest.mark.parametrize(
+    "n_samples, expected",
+    [(100, 100), (1_000, 256), (2_048, 256), (20_000, 2_500), (10**6, 16_384)],
+)
+def test_auto_batch_size_rule_on_an_accelerator(monkeypatch, n_samples, expected):
+    import sksoftmax._classifier as classifier
+
+    clf = SoftmaxSGDClassifier()
+    assert clf._batch_size(n_samples, np.zeros((1, 1))) == min(256, n_samples)
+    monkeypatch.setattr(classifier, "_on_accelerator", lambda X: True)
+    assert clf._batch_size(n_samples, None) == expected
+
+
+def test_cpu_arrays_are_not_on_an_accelerator():
+    from sksoftmax._classifier import _on_accelerator
+
+    X = np.ones((3, 2))
+    for array in (
+        X,
+        sparse.csr_array(X),
+        torch.asarray(X),
+        array_api_strict.asarray(X, device=array_api_strict.Device("device1")),
+    ):
+        assert not _on_accelerator(array)
