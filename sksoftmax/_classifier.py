@@ -37,6 +37,7 @@ from sksoftmax._loss import (
     MinibatchGradient,
     SparseMinibatchGradient,
     log_softmax,
+    put_rows,
 )
 from sksoftmax._optim import (
     AdaptiveSchedule,
@@ -232,7 +233,7 @@ class _TrainingState:
         grad_rows *= step
         coef_rows -= grad_rows
         # coef is column-major: coef.T[columns] are contiguous rows.
-        self.coef.T[columns] = coef_rows
+        put_rows(self.coef.T, columns, coef_rows)
         if self.intercept is not None:
             self.intercept -= (eta * self.optimizer.step_scales[1]) * grads[1]
         if self.penalty.l1:

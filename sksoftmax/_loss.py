@@ -578,6 +578,26 @@ class ArrayAPIMinibatchGradient:
         return loss, weight_sum, grads
 
 
+def put_rows(array, rows, values):
+    """``array[rows] = values`` for a C-contiguous 2-D ``array``, row by row.
+
+    Each row is put as one opaque item (a view of ``n_columns`` numbers as one
+    ``np.void``): ``np.put`` then moves whole rows, about twice as fast as 2-D
+    fancy assignment, which goes element by element. ``rows`` must be valid
+    row indices; ``values`` is C-contiguous, of shape ``(len(rows), n_columns)``.
+    """
+    if not (array.flags.c_contiguous and values.flags.c_contiguous):
+        array[rows] = values
+        return
+    row_item = np.dtype((np.void, array.shape[1] * array.itemsize))
+    np.put(
+        array.view(row_item).reshape(-1),
+        rows,
+        values.view(row_item).reshape(-1),
+        mode="clip",
+    )
+
+
 class SparseMinibatchGradient(MinibatchGradient):
     """:class:`MinibatchGradient` for CSR data, on the columns a batch touches.
 
@@ -593,6 +613,22 @@ class SparseMinibatchGradient(MinibatchGradient):
         # Per-column scratch: a column's position among the batch's columns
         # (entries of columns the batch does not touch are stale).
         self.position = np.zeros(X.shape[1], dtype=X.indices.dtype)
+        # The touched weight rows, coef.T[columns], grown to the largest batch.
+        self.row_buffer = np.empty((0, n_classes), dtype=X.dtype)
+
+    def coef_rows(self, coef, columns):
+        """A copy of ``coef.T[columns]``, in a reused buffer."""
+        n_columns = len(columns)
+        if self.row_buffer.shape[0] < n_columns or self.row_buffer.dtype != coef.dtype:
+            self.row_buffer = np.empty(
+                (max(n_columns, 2 * self.row_buffer.shape[0]), coef.shape[0]),
+                dtype=coef.dtype,
+            )
+        # take(..., mode="clip") writes straight into the buffer; the columns
+        # are valid by construction.
+        return np.take(
+            coef.T, columns, axis=0, out=self.row_buffer[:n_columns], mode="clip"
+        )
 
     def batch_rows(self, rows):
         """``X[rows]`` as (data, indices, indptr), gathered with numpy.
@@ -615,7 +651,8 @@ class SparseMinibatchGradient(MinibatchGradient):
         # Entry j of the batch is entry starts[i] + (j - indptr[i]) of X.
         positions = np.arange(indptr[-1], dtype=X.indptr.dtype)
         positions += np.repeat(starts - indptr[:-1], lengths)
-        return X.data[positions], X.indices[positions], indptr
+        # take: about half the time of fancy indexing for these 1-D gathers.
+        return X.data.take(positions), X.indices.take(positions), indptr
 
     def select(self, rows):
         """The batch re-indexed onto its columns, or None if it has no weight.
@@ -657,14 +694,15 @@ class SparseMinibatchGradient(MinibatchGradient):
             ``[grad_rows]`` of shape (n_columns, n_classes): the gradient of
             ``coef.T[columns]``, then the intercept's gradient when fitted.
         coef_rows : ndarray of shape (n_columns, n_classes)
-            A copy of ``coef.T[columns]`` (unscaled): the update changes it
-            and writes it back, rather than gathering the rows again.
+            A copy of ``coef.T[columns]`` (unscaled), in a buffer the next call
+            reuses: the update changes it and writes it back, rather than
+            gathering the rows again.
         """
         compact, columns, y, weight, weight_sum = batch
         n_rows = len(y)
         # coef is column-major, so coef.T[columns] gathers whole contiguous
         # rows of n_classes weights (fast), where coef[:, columns] would not.
-        coef_rows = coef.T[columns]
+        coef_rows = self.coef_rows(coef, columns)
         logits = self.logits(n_rows)
         logits[...] = (compact @ coef_rows).T
         if scale != 1.0:

@@ -8,6 +8,7 @@ from numpy.testing import assert_allclose
 from scipy import sparse
 
 from sksoftmax import check_gradient, log_softmax, softmax_loss, softmax_loss_naive
+from sksoftmax._loss import put_rows
 
 
 @st.composite
@@ -208,3 +209,16 @@ def test_check_gradient_catches_a_wrong_gradient():
     assert check_gradient(f, coef, 1.1 * grad).max() > 0.01
     partial = check_gradient(f, coef, grad, n_checks=4, random_state=0)
     assert np.isfinite(partial).sum() == 4
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_put_rows_equals_fancy_assignment(dtype, layout):
+    rng = np.random.default_rng(0)
+    array = np.asarray(rng.standard_normal((50, 3)), dtype=dtype, order=layout)
+    expected = array.copy()
+    rows = rng.permutation(50)[:20]
+    values = rng.standard_normal((20, 3)).astype(dtype)
+    expected[rows] = values
+    put_rows(array, rows, values)  # F-order: the plain assignment fallback
+    np.testing.assert_array_equal(array, expected)
