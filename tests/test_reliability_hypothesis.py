@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from test_reliability import assert_same_state
 
 from sksoftmax import SoftmaxSGDClassifier
+from sksoftmax._classifier import _encode_labels
 
 # Largest decimal exponent of X's entries per dtype: float64 data from 1e-150
 # to 1e150, float32 within its range, integers up to 1e12.
@@ -284,3 +285,25 @@ def test_divergence_never_leaves_a_trace(data, clf, eta0, n_calls):
         if messages and before is not None:
             assert_same_state(before, clf.__dict__)
         assert_valid_model(clf, X, labels)
+
+
+@given(
+    dtype=st.sampled_from(["int8", "uint8", "int32", "int64", "uint64"]),
+    data=st.data(),
+)
+def test_label_encoding_equals_np_unique(dtype, data):
+    # The O(n) encoding of integer labels must agree with np.unique exactly,
+    # at the ends of each dtype's range and for ranges too wide to count.
+    info = np.iinfo(dtype)
+    values = st.integers(int(info.min), int(info.max))
+    low = data.draw(values)
+    spread = data.draw(st.sampled_from([3, 300, int(info.max) - int(info.min)]))
+    offsets = data.draw(
+        st.lists(st.integers(0, spread), min_size=1, max_size=60), label="offsets"
+    )
+    y = np.array([min(low + offset, int(info.max)) for offset in offsets], dtype=dtype)
+    classes, encoded = _encode_labels(y)
+    expected_classes, expected_encoded = np.unique(y, return_inverse=True)
+    assert classes.dtype == y.dtype
+    assert_array_equal(classes, expected_classes)
+    assert_array_equal(encoded, expected_encoded.reshape(-1))
