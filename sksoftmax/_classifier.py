@@ -1489,19 +1489,28 @@ def _logits_in_range(state, x_max_abs):
     ``|x . w_k + b_k| <= max|x| ||w_k||_1 + |b_k|``; under a quarter of the
     dtype's largest value, log-softmax's ``z - max(z)`` cannot overflow either.
     """
-    xp = (
-        np
-        if isinstance(state.coef, np.ndarray)
-        else (get_namespace_and_device(state.coef)[0])
-    )
-    limit = float(xp.finfo(state.coef.dtype).max) / 4
     models = [(state.coef, state.intercept)]
     if state.model()[0] is not state.coef:  # averaged weights predict too
         models.append(state.model())
+    if isinstance(state.coef, np.ndarray):
+        # Checked every epoch: the ufuncs directly, without numpy's wrappers.
+        limit = _QUARTER_MAX[state.coef.dtype.type]
+        absolute, largest = np.abs, np.maximum.reduce
+        row_sums = functools.partial(np.add.reduce, axis=1)
+    else:
+        xp = get_namespace_and_device(state.coef)[0]
+        limit = float(xp.finfo(state.coef.dtype).max) / 4
+        absolute, largest = xp.abs, xp.max
+        row_sums = functools.partial(xp.sum, axis=1)
     for coef, intercept in models:
-        bound = x_max_abs * float(xp.max(xp.sum(xp.abs(coef), axis=1)))
+        bound = x_max_abs * float(largest(row_sums(absolute(coef))))
         if intercept is not None:
-            bound += float(xp.max(xp.abs(intercept)))
+            bound += float(largest(absolute(intercept)))
         if not bound <= limit:
             return False
     return True
+
+
+_QUARTER_MAX = {
+    dtype: float(np.finfo(dtype).max) / 4 for dtype in (np.float32, np.float64)
+}
