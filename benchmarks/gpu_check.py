@@ -54,7 +54,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import torch
 
-    if args.device == "cuda" and not torch.cuda.is_available():
+    device_type = torch.device(args.device).type
+    if device_type == "cuda" and not torch.cuda.is_available():
         print("no CUDA device: nothing to check")
         return 2
     X, y = make_problem(args.n_samples, args.n_features, args.n_classes)
@@ -65,8 +66,12 @@ def main(argv=None):
         torch.asarray(y_train, device=args.device),
     )
     X_test_gpu = torch.asarray(X_test, device=args.device)
-    synchronize = torch.cuda.synchronize if args.device == "cuda" else lambda: None
-    device_name = torch.cuda.get_device_name() if args.device == "cuda" else args.device
+    if device_type == "cuda":
+        synchronize, device_name = torch.cuda.synchronize, torch.cuda.get_device_name()
+    elif device_type == "cpu":
+        synchronize, device_name = (lambda: None), "cpu"
+    else:
+        sys.exit(f"--device {args.device}: only cuda (or cpu, a dry run) is timed")
     with config_context(array_api_dispatch=True):
         SoftmaxSGDClassifier(max_iter=1, tol=None, random_state=0).fit(
             X_gpu[:10_000], y_gpu[:10_000]
@@ -105,7 +110,7 @@ def main(argv=None):
             n_rows = len(y_train)
             gpu_batch_size = gpu._batch_size(n_rows, X_gpu)
         gpu_accuracy = float((predictions.cpu().numpy() == y_test).mean())
-        assert gpu.coef_.device.type == args.device and gpu.coef_.dtype == torch.float32
+        assert gpu.coef_.device.type == device_type and gpu.coef_.dtype == torch.float32
         if batch_size == "auto":
             # "auto" takes larger batches on a GPU: the same or a better model
             # is expected, not the same one.

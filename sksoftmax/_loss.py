@@ -414,6 +414,7 @@ class MinibatchGradient:
 
     def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
         self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.batch_size = batch_size
         self.labels = y  # encoded labels as numpy, for bookkeeping
         self.fit_intercept = fit_intercept
         self.dense = not sparse.issparse(X)
@@ -523,6 +524,7 @@ class ArrayAPIMinibatchGradient:
     def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
         xp, _, device = get_namespace_and_device(X)
         self.xp, self.device, self.X = xp, device, X
+        self.batch_size = batch_size
         self.labels = y  # encoded labels as numpy, for bookkeeping
         self.y = xp.asarray(y, device=device)
         self.sample_weight = (
@@ -583,10 +585,16 @@ def put_rows(array, rows, values):
 
     Each row is put as one opaque item (a view of ``n_columns`` numbers as one
     ``np.void``): ``np.put`` then moves whole rows, about twice as fast as 2-D
-    fancy assignment, which goes element by element. ``rows`` must be valid
-    row indices; ``values`` is C-contiguous, of shape ``(len(rows), n_columns)``.
+    fancy assignment, which goes element by element. ``rows`` must be valid,
+    non-negative row indices (``mode="clip"`` does not check them; the
+    callers' come from the data's own column indices).
     """
-    if not (array.flags.c_contiguous and values.flags.c_contiguous):
+    if not (
+        array.flags.c_contiguous
+        and values.flags.c_contiguous
+        and values.dtype == array.dtype  # else the bytes would be reinterpreted
+        and values.shape == (len(rows), array.shape[1])
+    ):
         array[rows] = values
         return
     row_item = np.dtype((np.void, array.shape[1] * array.itemsize))
@@ -620,10 +628,8 @@ class SparseMinibatchGradient(MinibatchGradient):
         """A copy of ``coef.T[columns]``, in a reused buffer."""
         n_columns = len(columns)
         if self.row_buffer.shape[0] < n_columns or self.row_buffer.dtype != coef.dtype:
-            self.row_buffer = np.empty(
-                (max(n_columns, 2 * self.row_buffer.shape[0]), coef.shape[0]),
-                dtype=coef.dtype,
-            )
+            n_rows = min(max(n_columns, 2 * self.row_buffer.shape[0]), coef.shape[1])
+            self.row_buffer = np.empty((n_rows, coef.shape[0]), dtype=coef.dtype)
         # take(..., mode="clip") writes straight into the buffer; the columns
         # are valid by construction.
         return np.take(

@@ -165,14 +165,36 @@ def test_auto_batch_size_rule_on_an_accelerator(monkeypatch, n_samples, expected
     assert clf._batch_size(n_samples, None) == expected
 
 
-def test_cpu_arrays_are_not_on_an_accelerator():
+def test_only_arrays_off_the_cpu_are_on_an_accelerator():
+    # Under dispatch, as fit calls it (outside, X is converted to numpy first).
     from sksoftmax._classifier import _on_accelerator
 
     X = np.ones((3, 2))
-    for array in (
-        X,
-        sparse.csr_array(X),
-        torch.asarray(X),
-        array_api_strict.asarray(X, device=array_api_strict.Device("device1")),
-    ):
-        assert not _on_accelerator(array)
+    with config_context(array_api_dispatch=True):
+        for array in (
+            X,
+            sparse.csr_array(X),
+            torch.asarray(X),
+            array_api_strict.asarray(X, device=array_api_strict.Device("device1")),
+        ):
+            assert not _on_accelerator(array)
+        # A torch device other than the CPU ("meta" exists on every build).
+        assert _on_accelerator(torch.empty((3, 2), device="meta"))
+
+
+def test_float32_epoch_loss_on_the_device_does_not_overflow():
+    # Huge float32 features and a constant step of 1: batch losses near 1e35,
+    # whose sum over 4096 rows would pass float32's 3.4e38. The device path
+    # sums them on the device; it must train like numpy, not "diverge".
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4096, 3)).astype(np.float32) * np.float32(1e18)
+    y = rng.integers(0, 3, 4096)
+    params = dict(
+        eta0=1.0, learning_rate="constant", max_iter=2, tol=None, random_state=0
+    )
+    reference = SoftmaxSGDClassifier(**params).fit(X, y)
+    assert reference.n_iter_ == 2
+    with config_context(array_api_dispatch=True):
+        clf = SoftmaxSGDClassifier(**params).fit(torch.asarray(X), torch.asarray(y))
+    assert clf.n_iter_ == 2
+    assert_allclose(clf.loss_curve_, reference.loss_curve_, rtol=1e-5)

@@ -501,6 +501,52 @@ def test_averaged_sgd_predicts_with_the_running_mean():
     assert_allclose(clf.intercept_, (iterates[0][1] + iterates[1][1]) / 2, rtol=1e-12)
 
 
+def test_a_short_last_batch_steps_in_proportion_to_its_rows():
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0, cluster_std=4)
+    clf = SoftmaxSGDClassifier(
+        penalty=None,
+        max_iter=1,
+        tol=None,
+        shuffle=False,
+        momentum=0.0,
+        learning_rate="constant",
+        eta0=0.01,
+        batch_size=256,
+        random_state=0,
+    ).fit(X, y)
+    # By hand: a full batch of 256 rows, then the last 44 rows at 44/256 of
+    # the step, so that each of them counts as much as a row of a full batch.
+    from sksoftmax import softmax_loss
+
+    coef, intercept = np.zeros((3, 2)), np.zeros(3)
+    for rows, share in ((slice(0, 256), 1.0), (slice(256, 300), 44 / 256)):
+        _, grad_coef, grad_intercept = softmax_loss(coef, intercept, X[rows], y[rows])
+        coef = coef - 0.01 * share * grad_coef
+        intercept = intercept - 0.01 * share * grad_intercept
+    assert_allclose(clf.coef_, coef, rtol=1e-12)
+    assert_allclose(clf.intercept_, intercept, rtol=1e-12)
+
+
+def test_one_row_left_over_does_not_spoil_the_fit():
+    # 2049 rows make 8 batches of 256 and one of a single row. Stepping on
+    # that row's gradient as on a full batch's cost 5 points of accuracy.
+    X, y = make_classification(
+        n_samples=6000,
+        n_features=50,
+        n_informative=25,
+        n_classes=5,
+        n_clusters_per_class=1,
+        random_state=0,
+    )
+    X = StandardScaler().fit_transform(X)
+    X_test, y_test = X[4000:], y[4000:]
+    scores = [
+        SoftmaxSGDClassifier(random_state=0).fit(X[:n], y[:n]).score(X_test, y_test)
+        for n in (2048, 2049)
+    ]
+    assert abs(scores[1] - scores[0]) < 0.01
+
+
 def test_verbose_prints_one_line_per_epoch(capsys):
     X, y = make_blobs(n_samples=100, centers=2, random_state=0)
     SoftmaxSGDClassifier(verbose=1, max_iter=4, tol=None, random_state=0).fit(X, y)

@@ -222,3 +222,7 @@ def test_put_rows_equals_fancy_assignment(dtype, layout):
     expected[rows] = values
     put_rows(array, rows, values)  # F-order: the plain assignment fallback
     np.testing.assert_array_equal(array, expected)
+    # Values of another dtype are converted, not reinterpreted as bytes.
+    other = np.float64 if dtype == np.float32 else np.float32
+    put_rows(array, rows[:2], np.ones((2, 3), dtype=other))
+    np.testing.assert_array_equal(array[rows[:2]], 1.0)

@@ -288,7 +288,7 @@ def test_divergence_never_leaves_a_trace(data, clf, eta0, n_calls):
 
 
 @given(
-    dtype=st.sampled_from(["int8", "uint8", "int32", "int64", "uint64"]),
+    dtype=st.sampled_from(["int8", "uint8", "int32", "int64", "uint64", ">i4"]),
     data=st.data(),
 )
 def test_label_encoding_equals_np_unique(dtype, data):
