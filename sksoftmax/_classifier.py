@@ -1003,14 +1003,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
 
     def _batch_size(self, n_samples, X):
         if self.batch_size == "auto":
-            batch_size = AUTO_BATCH_SIZE
-            if _on_accelerator(X):
-                # At least 8 steps an epoch: the noise of minibatches keeps
-                # the weakly regularised default from overfitting.
-                batch_size = max(
-                    batch_size, min(AUTO_BATCH_SIZE_ACCELERATOR, n_samples // 8)
-                )
-            return max(1, min(batch_size, n_samples))
+            return _auto_batch_size(n_samples, _on_accelerator(X))
         # A larger batch is the full batch: never allocate buffers beyond the data.
         return min(self.batch_size, n_samples)
 
@@ -1438,6 +1431,17 @@ def _encode_labels(y):
             return classes, position[offsets]
     classes, inverse = np.unique(y, return_inverse=True)
     return classes, inverse.reshape(-1)
+
+
+def _auto_batch_size(n_samples, on_accelerator):
+    """``batch_size="auto"``: 256 rows, or on an accelerator an eighth of the
+    rows clamped to [256, 16384]; never more than ``n_samples``."""
+    batch_size = AUTO_BATCH_SIZE
+    if on_accelerator:
+        # At least 8 steps an epoch: the noise of minibatches keeps the weakly
+        # regularised default from overfitting (full batches did on digits).
+        batch_size = max(batch_size, min(AUTO_BATCH_SIZE_ACCELERATOR, n_samples // 8))
+    return max(1, min(batch_size, n_samples))
 
 
 def _on_accelerator(X):

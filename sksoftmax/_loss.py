@@ -516,7 +516,9 @@ class ArrayAPIMinibatchGradient:
 
     The batch loss is returned as a 0-d array on the device, not a Python
     float: reading it would wait for the device at every step. The training
-    loop sums it there and reads the epoch's total once.
+    loop sums it there and reads the epoch's total once. (With sample
+    weights, each batch's weight sum is still read, to skip weightless
+    batches.)
     """
 
     loss_on_device = True
