@@ -1348,12 +1348,13 @@ def _train_epoch(gradient, state, order, batches, in_place, t, weight_total):
 def _scale_short_batch(grads, batch, batch_size):
     """Scale the gradients of a batch shorter than ``batch_size`` by its share.
 
-    The epoch's last batch (or a block split by the offset of
-    ``shuffle="blocks"``) may hold a few rows, or one. Its mean gradient is
-    as large as a full batch's but far noisier, and the step sizes are made
-    for full batches: a one-row batch after 2048 rows cost 5 points of
-    held-out accuracy. Scaled by ``m / batch_size``, each of its ``m`` rows
-    moves the weights exactly as much as a row of a full batch does.
+    The epoch's last batch (with ``shuffle="blocks"``, the first and the last
+    block, which the random offset shortens) may hold a few rows, or one.
+    Its mean gradient is as large as a full batch's but far noisier, and the
+    step sizes are made for full batches: a one-row batch after 2048 rows
+    cost 5 points of held-out accuracy. Scaled by ``m / batch_size``, each
+    of its ``m`` rows moves the weights exactly as much as a row of a full
+    batch does.
     """
     n_rows = batch.stop - batch.start
     if n_rows < batch_size:
