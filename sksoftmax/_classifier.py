@@ -1330,6 +1330,7 @@ def _train_epoch(gradient, state, order, batches, in_place, t, weight_total):
     it stays in float32's range wherever each batch's mean loss does.
     """
     check_each_batch = not gradient.loss_on_device
+    batch_size = gradient.batch_size
     epoch_loss = 0.0
     for batch in batches:
         rows = batch if in_place else order[batch]
@@ -1339,7 +1340,8 @@ def _train_epoch(gradient, state, order, batches, in_place, t, weight_total):
         if check_each_batch and not math.isfinite(batch_loss):
             return math.nan, t  # diverged: the caller restores the last good weights
         epoch_loss += batch_loss * (batch_weight / weight_total)
-        _scale_short_batch(grads, batch, gradient.batch_size)
+        if batch.stop - batch.start < batch_size:
+            _scale_short_batch(grads, batch, batch_size)
         state.step(grads, t)
         t += 1
     return float(epoch_loss), t
@@ -1356,14 +1358,14 @@ def _scale_short_batch(grads, batch, batch_size):
     of its ``m`` rows moves the weights exactly as much as a row of a full
     batch does.
     """
-    n_rows = batch.stop - batch.start
-    if n_rows < batch_size:
-        for grad in grads:
-            grad *= n_rows / batch_size
+    share = (batch.stop - batch.start) / batch_size
+    for grad in grads:
+        grad *= share
 
 
 def _train_sparse_epoch(gradient, state, order, batches, in_place, t, weight_total):
     """:func:`_train_epoch` for CSR data: updates touch the batch's columns only."""
+    batch_size = gradient.batch_size
     epoch_loss = 0.0
     for batch in batches:
         selected = gradient.select(batch if in_place else order[batch])
@@ -1380,7 +1382,8 @@ def _train_sparse_epoch(gradient, state, order, batches, in_place, t, weight_tot
             state.fold_scale()
             return math.nan, t
         epoch_loss += batch_loss * (weight_sum / weight_total)
-        _scale_short_batch(grads, batch, gradient.batch_size)
+        if batch.stop - batch.start < batch_size:
+            _scale_short_batch(grads, batch, batch_size)
         state.sparse_step(grads, columns, coef_rows, t)
         t += 1
     state.fold_scale()
