@@ -411,6 +411,7 @@ class MinibatchGradient:
     """
 
     loss_on_device = False  # batch losses are Python floats
+    full_gradient = True  # forms (n_classes, n_features) gradients
 
     def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
         self.X, self.y, self.sample_weight = X, y, sample_weight
@@ -424,7 +425,11 @@ class MinibatchGradient:
         )
         self.logit_buffer = np.empty((n_classes, batch_size), dtype=X.dtype)
         # Column-major, as the training loop keeps coef (see __call__).
-        self.grad_coef = np.empty((n_classes, n_features), dtype=X.dtype, order="F")
+        self.grad_coef = (
+            np.empty((n_classes, n_features), dtype=X.dtype, order="F")
+            if self.full_gradient
+            else None
+        )
         self.grad_intercept = np.empty(n_classes, dtype=X.dtype)
         self.arange = np.arange(batch_size)
         self.ones = np.ones(batch_size, dtype=X.dtype)
@@ -618,6 +623,8 @@ class SparseMinibatchGradient(MinibatchGradient):
     ``(n_classes, n_features)`` array per batch.
     """
 
+    full_gradient = False
+
     def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
         super().__init__(X, y, sample_weight, n_classes, batch_size, fit_intercept)
         # Per-column scratch: a column's position among the batch's columns
@@ -630,7 +637,8 @@ class SparseMinibatchGradient(MinibatchGradient):
         """A copy of ``coef.T[columns]``, in a reused buffer."""
         n_columns = len(columns)
         if self.row_buffer.shape[0] < n_columns or self.row_buffer.dtype != coef.dtype:
-            n_rows = min(max(n_columns, 2 * self.row_buffer.shape[0]), coef.shape[1])
+            # A quarter to spare, so that slightly larger batches fit too.
+            n_rows = min(n_columns + n_columns // 4, coef.shape[1])
             self.row_buffer = np.empty((n_rows, coef.shape[0]), dtype=coef.dtype)
         # take(..., mode="clip") writes straight into the buffer; the columns
         # are valid by construction.

@@ -689,3 +689,33 @@ def test_shuffle_blocks_warns_on_rows_sorted_by_class():
         warnings.simplefilter("error")
         SoftmaxSGDClassifier(shuffle="blocks", random_state=0).fit(X, y)
         SoftmaxSGDClassifier(random_state=0).fit(X[order], y[order])
+
+
+def test_sparse_fit_keeps_few_weight_sized_arrays():
+    # With many features the weights outgrow the data: 2**16 features and 10
+    # classes are 5 MiB of float64. A fit holds three arrays that size: the
+    # working weights, the last epoch's (for divergence recovery) and coef_;
+    # no full-size gradient, no second copy of the initial zeros, no
+    # full-size |coef| temporary (which took the peak to 6.5 times).
+    import tracemalloc
+
+    from sksoftmax._benchmark import make_sparse_data
+
+    X, y = make_sparse_data(2000, 2**16, 60, 10)
+    coef_bytes = 10 * 2**16 * 8
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        SoftmaxSGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * coef_bytes
+
+
+def test_l1_row_norms_by_blocks_of_columns():
+    from sksoftmax._classifier import _l1_row_norms
+
+    coef = np.asfortranarray(np.random.default_rng(0).standard_normal((3, 1000)))
+    assert_allclose(_l1_row_norms(coef, block=64), np.abs(coef).sum(axis=1))
