@@ -40,6 +40,8 @@ from sksoftmax._loss import (
     put_rows,
 )
 from sksoftmax._optim import (
+    GRAM_MAX_FEATURES,
+    GRAM_MAX_FEATURES_ACCELERATOR,
     AdaptiveSchedule,
     ConstantSchedule,
     CosineSchedule,
@@ -1028,6 +1030,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 batch_size,
                 penalty.l2,
                 n_samples=n_rows,
+                gram_max_features=(
+                    GRAM_MAX_FEATURES_ACCELERATOR
+                    if _on_accelerator(X)
+                    else GRAM_MAX_FEATURES
+                ),
             )
         else:
             eta0, intercept_scale = float(self.eta0), 1.0

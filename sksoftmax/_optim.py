@@ -113,6 +113,10 @@ def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=2
 # the rows: for small data that costs a fraction of the power iteration's 80
 # products (each a numpy call), and it is exact rather than a lower bound.
 GRAM_MAX_FEATURES = 128
+# On a GPU the power iteration's cost is its ~80 waits for the device (each
+# product's result comes back to the host), while the matrix is one pass of
+# kernels and its eigenvalue takes milliseconds on the host up to 512 + 1.
+GRAM_MAX_FEATURES_ACCELERATOR = 512
 GRAM_CHUNK_ROWS = 1024  # rows per block of the one pass: a temporary <= 1 MiB
 
 
@@ -120,15 +124,19 @@ def _second_moments(X, relative_weight, magnitude):
     """``Z^T W Z`` and ``Z^T w`` of ``Z = X / magnitude``, float64 numpy.
 
     Formed block by block of rows (no temporary of X's size), in the
-    namespace of X; only the small results come back to the host.
+    namespace of X and summed there; only the small results come back to
+    the host, once.
     """
     n_features = X.shape[1]
-    gram = np.zeros((n_features, n_features))
-    first = np.zeros(n_features)
     if sparse.issparse(X) or isinstance(X, np.ndarray):
         xp, device = np, None
+        gram = np.zeros((n_features, n_features))
+        first = np.zeros(n_features)
     else:
+        # X's dtype (some devices have no float64), on X's device.
         xp, _, device = get_namespace_and_device(X)
+        gram = xp.zeros((n_features, n_features), dtype=X.dtype, device=device)
+        first = xp.zeros(n_features, dtype=X.dtype, device=device)
     for start in range(0, X.shape[0], GRAM_CHUNK_ROWS):
         stop = min(start + GRAM_CHUNK_ROWS, X.shape[0])
         weight = relative_weight[start:stop]
@@ -143,23 +151,25 @@ def _second_moments(X, relative_weight, magnitude):
         if xp is np:
             block = block.astype(np.float64)
         else:
-            # X's dtype (some devices have no float64), on X's device.
             weight = xp.asarray(weight, dtype=block.dtype, device=device)
         block = block / magnitude
-        first += np.asarray(_convert_to_numpy(block.T @ weight, xp))
+        first += block.T @ weight
         # Z^T W Z = (sqrt(W) Z)^T (sqrt(W) Z), the weighting done in place.
         block *= xp.sqrt(weight)[:, None]
-        gram += np.asarray(_convert_to_numpy(block.T @ block, xp))
+        gram += block.T @ block
+    if xp is not np:
+        gram = np.asarray(_convert_to_numpy(gram, xp), dtype=np.float64)
+        first = np.asarray(_convert_to_numpy(first, xp), dtype=np.float64)
     return gram, first
 
 
-def _top_eigenvalue_function(X, relative_weight, magnitude):
+def _top_eigenvalue_function(X, relative_weight, magnitude, gram_max_features):
     """``top(feature_scale, with_ones)``: :func:`_top_eigenvalue` of X's rows.
 
-    Exact, from the second moments, for up to ``GRAM_MAX_FEATURES`` features;
+    Exact, from the second moments, for up to ``gram_max_features`` features;
     by power iteration beyond.
     """
-    if X.shape[1] > GRAM_MAX_FEATURES:
+    if X.shape[1] > gram_max_features:
         return lambda feature_scale, with_ones: _top_eigenvalue(
             X, relative_weight, feature_scale, with_ones
         )
@@ -182,7 +192,16 @@ def _top_eigenvalue_function(X, relative_weight, magnitude):
     return top
 
 
-def auto_step_sizes(X, sample_weight, fit_intercept, batch_size, alpha, *, n_samples):
+def auto_step_sizes(
+    X,
+    sample_weight,
+    fit_intercept,
+    batch_size,
+    alpha,
+    *,
+    n_samples,
+    gram_max_features=GRAM_MAX_FEATURES,
+):
     """Step sizes from the curvature of the softmax loss on this data.
 
     The Hessian of log-sum-exp is ``diag(p) - p p^T``, whose eigenvalues are at
@@ -216,6 +235,9 @@ def auto_step_sizes(X, sample_weight, fit_intercept, batch_size, alpha, *, n_sam
     n_samples : int
         Number of rows an epoch draws batches from (those of X that are
         used for training).
+    gram_max_features : int, default=GRAM_MAX_FEATURES
+        Up to this many features the top eigenvalue is exact, from the
+        second-moment matrix; beyond, it comes from power iteration.
 
     Returns
     -------
@@ -237,7 +259,9 @@ def auto_step_sizes(X, sample_weight, fit_intercept, batch_size, alpha, *, n_sam
     # rarely on small float32 data) make it NaN.
     trace = float(row_norms_sq @ relative_weight)
     with np.errstate(over="ignore", invalid="ignore"):
-        top_eigenvalue = _top_eigenvalue_function(X_power, weight_power, magnitude)
+        top_eigenvalue = _top_eigenvalue_function(
+            X_power, weight_power, magnitude, gram_max_features
+        )
         scale = magnitude**2 * top_eigenvalue(1.0 / magnitude, with_ones=False)
     scale = min(scale, trace) if math.isfinite(scale) else trace
     if not scale > 0.0:

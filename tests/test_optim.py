@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from scipy import sparse
+from sklearn import config_context
+from sklearn.datasets import make_classification
 
 from sksoftmax._optim import (
     AdaptiveSchedule,
@@ -14,6 +16,7 @@ from sksoftmax._optim import (
     OptimalSchedule,
     SGDOptimizer,
     StallMonitor,
+    _second_moments,
     auto_step_sizes,
     make_penalty,
     make_schedule,
@@ -165,3 +168,28 @@ def test_stall_monitor_counts_epochs_without_tol_improvement():
     ]
     assert monitor.best == 0.76 and monitor.n_stalled == 0
     assert StallMonitor().update(5.0, tol=None, n_iter_no_change=1) == (True, False)
+
+
+def test_second_moments_summed_on_the_device_match_numpy():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 7))  # three blocks of rows, the last partial
+    weight = rng.random(3000)
+    weight /= weight.sum()
+    gram, first = _second_moments(X, weight, 2.0)
+    with config_context(array_api_dispatch=True):
+        gram_torch, first_torch = _second_moments(torch.asarray(X), weight, 2.0)
+    assert_allclose(gram_torch, gram, rtol=1e-12)
+    assert_allclose(first_torch, first, rtol=1e-12)
+
+
+def test_exact_and_power_iteration_step_sizes_agree():
+    # gram_max_features decides how the top eigenvalue is found (a GPU uses
+    # the exact one for more features); both give the same step size.
+    X, y = make_classification(n_samples=500, n_features=40, random_state=0)
+    weight = np.ones(len(y))
+    exact = auto_step_sizes(X, weight, True, 64, 1e-4, n_samples=len(y))
+    iterated = auto_step_sizes(
+        X, weight, True, 64, 1e-4, n_samples=len(y), gram_max_features=0
+    )
+    assert_allclose(iterated, exact, rtol=1e-3)
