@@ -198,3 +198,17 @@ def test_float32_epoch_loss_on_the_device_does_not_overflow():
         clf = SoftmaxSGDClassifier(**params).fit(torch.asarray(X), torch.asarray(y))
     assert clf.n_iter_ == 2
     assert_allclose(clf.loss_curve_, reference.loss_curve_, rtol=1e-5)
+
+
+def test_second_moments_summed_on_the_device_match_numpy():
+    from sksoftmax._optim import _second_moments
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 7))  # three blocks of rows, the last partial
+    weight = rng.random(3000)
+    weight /= weight.sum()
+    gram, first = _second_moments(X, weight, 2.0)
+    with config_context(array_api_dispatch=True):
+        gram_torch, first_torch = _second_moments(torch.asarray(X), weight, 2.0)
+    assert_allclose(gram_torch, gram, rtol=1e-12)
+    assert_allclose(first_torch, first, rtol=1e-12)

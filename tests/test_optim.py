@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from scipy import sparse
-from sklearn import config_context
 from sklearn.datasets import make_classification
 
 from sksoftmax._optim import (
@@ -16,7 +15,6 @@ from sksoftmax._optim import (
     OptimalSchedule,
     SGDOptimizer,
     StallMonitor,
-    _second_moments,
     auto_step_sizes,
     make_penalty,
     make_schedule,
@@ -168,19 +166,6 @@ def test_stall_monitor_counts_epochs_without_tol_improvement():
     ]
     assert monitor.best == 0.76 and monitor.n_stalled == 0
     assert StallMonitor().update(5.0, tol=None, n_iter_no_change=1) == (True, False)
-
-
-def test_second_moments_summed_on_the_device_match_numpy():
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((3000, 7))  # three blocks of rows, the last partial
-    weight = rng.random(3000)
-    weight /= weight.sum()
-    gram, first = _second_moments(X, weight, 2.0)
-    with config_context(array_api_dispatch=True):
-        gram_torch, first_torch = _second_moments(torch.asarray(X), weight, 2.0)
-    assert_allclose(gram_torch, gram, rtol=1e-12)
-    assert_allclose(first_torch, first, rtol=1e-12)
 
 
 def test_exact_and_power_iteration_step_sizes_agree():
