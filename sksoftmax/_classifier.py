@@ -382,7 +382,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
 
         - "adaptive": ``eta0``, divided by 5 whenever the objective stalls
           (as in SGDClassifier); training stops when it falls under both
-          ``eta0 / 100`` and 1e-6.
+          ``eta0 / 100`` and 1e-6. With ``eta0="auto"``, :meth:`fit` first
+          lets the step grow (see ``eta0``), and the decay starts from the
+          step it settles on.
         - "constant": ``eta0``.
         - "optimal": ``eta0 / (1 + alpha * eta0 * t)`` (Bottou).
         - "invscaling": ``eta0 / (t + 1) ** power_t``.
@@ -393,7 +395,13 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         Initial step size. "auto" derives it from the data: the inverse of
         the expected smoothness of a minibatch (from the curvature of the
         softmax loss and the row norms of ``X``), so that training is stable
-        on unscaled data and fast on scaled data.
+        on unscaled data and fast on scaled data. That bound holds for the
+        worst case; with the "adaptive" schedule (and ``tol`` set, no
+        momentum and no early stopping) :meth:`fit` then doubles the step
+        after each epoch that improves the objective by more than ``tol``,
+        up to 64 times the bound. The first epoch that does not ends the
+        growth: its weights are discarded if its objective rose, and the
+        step becomes half the last one that improved.
     power_t : float, default=0.5
         Exponent of "invscaling".
     momentum : float or "auto", default="auto"
@@ -1041,12 +1049,23 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         steps_per_epoch = math.ceil(n_rows / batch_size)
         if self.shuffle == "blocks" and steps_per_epoch > 1:
             steps_per_epoch += 1  # the offset splits one block in two
+        momentum = self.momentum
+        if momentum == "auto":
+            momentum = 0.9 if steps_per_epoch == 1 and not stream else 0.0
         schedule = make_schedule(
             self.learning_rate,
             eta0,
             alpha=self.alpha,
             power_t=self.power_t,
             total_steps=total_epochs * steps_per_epoch,
+            # The bound is the worst case: fit lets the step grow from it
+            # (not with momentum, whose long-run step is already larger, nor
+            # in partial_fit, which sees one epoch per call).
+            grow=(
+                self.eta0 == "auto"
+                and self.tol is not None
+                and not (momentum or stream or self.early_stopping)
+            ),
         )
         if isinstance(coef, np.ndarray):
             # Column-major weights: a sparse batch reads and writes whole
@@ -1055,9 +1074,6 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             # few classes as with row-major weights.
             coef = np.asfortranarray(coef)
         params = [coef] if intercept is None else [coef, intercept]
-        momentum = self.momentum
-        if momentum == "auto":
-            momentum = 0.9 if steps_per_epoch == 1 and not stream else 0.0
         optimizer = SGDOptimizer(
             params,
             schedule,
@@ -1193,12 +1209,27 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 )
                 objective = epoch_loss + state.penalty.value(state.coef)
                 in_range = _logits_in_range(state, x_max_abs)
+                schedule = state.optimizer.schedule
+                epoch_step = schedule(t)
+                # A step grown past the bound is on trial (see AdaptiveSchedule).
+                on_trial = schedule.growing and bool(loss_curve)
                 if not (math.isfinite(objective) and in_range):
                     state.restore(last_good)
                     t = last_good_t
-                    _warn_divergence(n_epochs + 1, state.optimizer.schedule(t))
-                    converged = True
-                    break
+                    if not on_trial:
+                        _warn_divergence(n_epochs + 1, schedule(t))
+                        converged = True
+                        break
+                    objective = math.inf
+                previous = loss_curve[-1] if loss_curve else math.inf
+                overshot = on_trial and not objective < previous
+                if overshot and math.isfinite(objective):
+                    # The doubled step made things worse: back to the weights
+                    # before it (the growth phase then settles on a smaller step).
+                    state.restore(last_good)
+                    t = last_good_t
+                if schedule.growing:
+                    schedule.grow(objective, previous, self.tol)
                 # (The objective mixes the data loss along the epoch with the
                 # penalty after it; with one full batch per epoch, where
                 # restarts matter, that is the objective one step apart.)
@@ -1212,6 +1243,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 coef_model, intercept_model = state.model()
                 loss_curve.append(objective)
                 message = f"Epoch {n_epochs}, objective {objective:.6f}"
+                if overshot:
+                    message += " (step too large: this epoch's weights discarded)"
                 current = objective
                 if validation_rows is not None:
                     validation_loss, validation_accuracy = _validation_metrics(
@@ -1228,7 +1261,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     current = validation_loss
                 if self.verbose:
                     print(
-                        f"{message}, step size {state.optimizer.schedule(t):.4g}, "
+                        f"{message}, step size {epoch_step:.4g}, "
                         f"time {time.perf_counter() - start_time:.3f}s"
                     )
                 improved, stalled = monitor.update(

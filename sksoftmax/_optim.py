@@ -16,6 +16,9 @@ from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 # sooner, where further steps only polish digits that the SGD noise blurs.
 MIN_ADAPTIVE_STEP = 1e-6
 MIN_ADAPTIVE_FRACTION = 1e-2
+# ... and with eta0="auto" first grows its step, doubling it after each epoch
+# that improves the objective by tol, up to this multiple of the bound.
+MAX_GROWTH = 64.0
 
 
 def _zeros_like(array):
@@ -292,6 +295,7 @@ class ConstantSchedule:
     """``eta = eta0``; training stops when the objective stalls."""
 
     fixed_length = False
+    growing = False  # see AdaptiveSchedule
 
     def __init__(self, eta0):
         self.eta0 = eta0
@@ -334,19 +338,50 @@ class AdaptiveSchedule(ConstantSchedule):
     """Constant ``eta`` divided by 5 each time the objective stalls.
 
     Stops once ``eta`` falls below ``max(MIN_ADAPTIVE_STEP,
-    MIN_ADAPTIVE_FRACTION * eta0)``.
+    MIN_ADAPTIVE_FRACTION * base)``, where ``base`` is ``eta0``, or the step
+    the growth phase settled on.
+
+    With ``grow=True`` (``eta0="auto"`` in :meth:`fit`) a growth phase comes
+    first: ``eta0`` is then the curvature bound of :func:`auto_step_sizes`,
+    safe for the worst case, which on a small data set near separability can
+    be tens of times smaller than the step the loss allows. After each epoch
+    that improves the objective on the previous one by more than ``tol``
+    the step doubles, up to ``MAX_GROWTH * eta0``. The first epoch that does
+    not ends the phase, and the step becomes half the last one that did (the
+    caller discards that epoch's weights if its objective rose or diverged).
     """
 
-    def __init__(self, eta0):
+    def __init__(self, eta0, grow=False):
         super().__init__(eta0)
-        self.eta = eta0
+        self.eta = self.base = eta0
+        self.growing = grow
 
     def __call__(self, t):
         return self.eta
 
     def stalled(self):
         self.eta /= 5.0
-        return self.eta < max(MIN_ADAPTIVE_STEP, MIN_ADAPTIVE_FRACTION * self.eta0)
+        base = getattr(self, "base", self.eta0)  # (absent from older pickles)
+        return self.eta < max(MIN_ADAPTIVE_STEP, MIN_ADAPTIVE_FRACTION * base)
+
+    def grow(self, objective, previous, tol):
+        """The growth phase's reaction to an epoch's objective (a no-op after it).
+
+        ``previous`` is the previous epoch's objective (inf for the first
+        epoch), ``tol`` the improvement that counts (None for any).
+        """
+        if not self.growing:
+            return
+        improved = objective < previous - (tol or 0.0)
+        if improved and self.eta < MAX_GROWTH * self.eta0:
+            self.eta *= 2.0
+            return
+        self.growing = False
+        if not improved:
+            # Half the last step that improved: one that improved once can
+            # still be too noisy to keep improving.
+            self.eta /= 4.0
+        self.base = self.eta
 
 
 class CosineSchedule(ConstantSchedule):
@@ -371,8 +406,9 @@ class CosineSchedule(ConstantSchedule):
         return False
 
 
-def make_schedule(name, eta0, *, alpha, power_t, total_steps):
-    """The schedule object for ``learning_rate=name``."""
+def make_schedule(name, eta0, *, alpha, power_t, total_steps, grow=False):
+    """The schedule object for ``learning_rate=name``; ``grow``: see
+    :class:`AdaptiveSchedule` (the other schedules ignore it)."""
     if name == "constant":
         return ConstantSchedule(eta0)
     if name == "invscaling":
@@ -380,7 +416,7 @@ def make_schedule(name, eta0, *, alpha, power_t, total_steps):
     if name == "optimal":
         return OptimalSchedule(eta0, alpha)
     if name == "adaptive":
-        return AdaptiveSchedule(eta0)
+        return AdaptiveSchedule(eta0, grow)
     if name == "cosine":
         return CosineSchedule(eta0, total_steps)
     raise ValueError(f"Unknown learning_rate {name!r}.")

@@ -21,7 +21,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sksoftmax import SoftmaxSGDClassifier, softmax_loss
+from sksoftmax import SoftmaxSGDClassifier, _classifier, _optim, softmax_loss
 
 
 @pytest.fixture(scope="module")
@@ -555,6 +555,102 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     assert all(
         "objective" in line and "step size" in line and "time" in line for line in lines
     )
+
+
+def _step_sizes(verbose_output):
+    """The "step size" of each epoch line that ``verbose=1`` printed."""
+    return [
+        float(line.split("step size ")[1].split(",")[0])
+        for line in verbose_output.splitlines()
+        if "step size" in line
+    ]
+
+
+def _standardised_digits():
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_auto_step_grows_where_the_bound_is_too_small(capsys, monkeypatch):
+    # On digits the curvature bound is tens of times smaller than the step the
+    # loss allows: fit doubles it while each epoch improves by tol.
+    X, y = _standardised_digits()
+    grown = SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X, y)
+    steps = _step_sizes(capsys.readouterr().out)
+    bound = steps[0]
+    assert steps[1:4] == pytest.approx([2 * bound, 4 * bound, 8 * bound], rel=1e-3)
+    assert max(steps) >= 16 * bound
+    # Without the growth phase (a cap of 1: the bound is kept), the same data
+    # ends far from the optimum, after more epochs.
+    monkeypatch.setattr(_optim, "MAX_GROWTH", 1.0)
+    kept = SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X, y)
+    assert max(_step_sizes(capsys.readouterr().out)) == bound
+    assert grown.loss_curve_[-1] < 0.5 * kept.loss_curve_[-1]
+    assert grown.n_iter_ < kept.n_iter_
+
+
+def test_an_epoch_whose_grown_step_overshoots_is_discarded(capsys):
+    X, y = _standardised_digits()
+    SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    epoch = next(i + 1 for i, line in enumerate(lines) if "discarded" in line)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        at = SoftmaxSGDClassifier(random_state=0, max_iter=epoch).fit(X, y)
+        before = SoftmaxSGDClassifier(random_state=0, max_iter=epoch - 1).fit(X, y)
+    assert at.loss_curve_[-1] > before.loss_curve_[-1]  # the objective rose
+    assert at.n_iter_ == before.n_iter_ + 1
+    # ... so the weights are those of the epoch before, updates included.
+    assert_array_equal(at.coef_, before.coef_)
+    assert_array_equal(at.intercept_, before.intercept_)
+    assert at.t_ == before.t_
+
+
+def test_a_grown_step_that_diverges_is_discarded_without_a_warning(capsys, monkeypatch):
+    # Fault injection: the third epoch (on a step of 4x the bound) reports
+    # logits out of range, as an overflow would.
+    checks = []
+
+    def third_epoch_overflows(state, x_max_abs):
+        checks.append(None)
+        return len(checks) != 3 and logits_in_range(state, x_max_abs)
+
+    logits_in_range = _classifier._logits_in_range
+    monkeypatch.setattr(_classifier, "_logits_in_range", third_epoch_overflows)
+    X, y = _standardised_digits()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divergence (or any other) warning
+        clf = SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X, y)
+    steps = _step_sizes(capsys.readouterr().out)
+    assert clf.loss_curve_[2] == np.inf
+    assert np.isfinite(np.delete(clf.loss_curve_, 2)).all()
+    assert clf.n_iter_ > 10 and clf.score(X, y) > 0.95
+    assert steps[3] == pytest.approx(steps[2] / 4, rel=1e-3)  # half of the last good
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"eta0": 0.05},
+        {"momentum": 0.9},
+        {"early_stopping": True},
+        {"tol": None, "max_iter": 20},
+        {"learning_rate": "constant"},
+    ],
+)
+def test_the_step_grows_only_from_the_auto_bound_of_an_adaptive_fit(params, capsys):
+    X, y = _standardised_digits()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        SoftmaxSGDClassifier(random_state=0, verbose=1, **params).fit(X, y)
+    steps = _step_sizes(capsys.readouterr().out)
+    assert max(steps) == steps[0]
+    # partial_fit sees one epoch per call: no growth either.
+    clf = SoftmaxSGDClassifier(random_state=0)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=np.unique(y))
+    schedule = clf._training_state.optimizer.schedule
+    assert not schedule.growing and schedule(0) == schedule.eta0
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from scipy import sparse
 from sklearn.datasets import make_classification
 
 from sksoftmax._optim import (
+    MAX_GROWTH,
     AdaptiveSchedule,
     CosineSchedule,
     InvScalingSchedule,
@@ -178,3 +179,38 @@ def test_exact_and_power_iteration_step_sizes_agree():
         X, weight, True, 64, 1e-4, n_samples=len(y), gram_max_features=0
     )
     assert_allclose(iterated, exact, rtol=1e-3)
+
+
+def test_adaptive_growth_doubles_then_settles_at_half_the_last_improving_step():
+    schedule = AdaptiveSchedule(0.1, grow=True)
+    schedule.grow(1.0, math.inf, tol=1e-3)  # the first epoch: nothing to beat
+    assert schedule(0) == pytest.approx(0.2) and schedule.growing
+    schedule.grow(0.5, 1.0, tol=1e-3)  # 0.2 improved: try 0.4
+    assert schedule(1) == pytest.approx(0.4) and schedule.growing
+    schedule.grow(0.4995, 0.5, tol=1e-3)  # 0.4 improved by less than tol
+    assert not schedule.growing
+    assert schedule(2) == pytest.approx(0.1)  # half of 0.2, the last that improved
+    schedule.grow(0.1, 0.4995, tol=1e-3)  # the phase is over: no change
+    assert schedule(3) == pytest.approx(0.1)
+    # The decay then counts from the settled step: 0.02, 0.004, 0.0008 < 0.001.
+    assert [schedule.stalled() for _ in range(3)] == [False, False, True]
+
+
+def test_adaptive_growth_stops_at_its_cap_and_after_a_diverged_epoch():
+    capped = AdaptiveSchedule(1.0, grow=True)
+    objective = 10.0
+    for _ in range(6):
+        capped.grow(objective - 1.0, objective, tol=1e-3)
+        objective -= 1.0
+    assert capped(0) == pytest.approx(MAX_GROWTH) and capped.growing
+    capped.grow(objective - 1.0, objective, tol=1e-3)  # improved, but at the cap
+    assert not capped.growing and capped(0) == pytest.approx(MAX_GROWTH)
+
+    diverged = AdaptiveSchedule(1.0, grow=True)
+    diverged.grow(1.0, math.inf, tol=1e-3)
+    diverged.grow(math.inf, 1.0, tol=1e-3)  # the step of 2 overflowed
+    assert not diverged.growing and diverged(0) == pytest.approx(0.5)
+
+    fixed = AdaptiveSchedule(1.0)  # grow=False: the bound is kept
+    fixed.grow(0.5, math.inf, tol=1e-3)
+    assert fixed(0) == 1.0 and not fixed.growing
