@@ -382,9 +382,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
 
         - "adaptive": ``eta0``, divided by 5 whenever the objective stalls
           (as in SGDClassifier); training stops when it falls under both
-          ``eta0 / 100`` and 1e-6. With ``eta0="auto"``, :meth:`fit` first
-          lets the step grow (see ``eta0``), and the decay starts from the
-          step it settles on.
+          ``eta0 / 100`` and 1e-6. With ``eta0="auto"``, :meth:`fit` may
+          first let the step grow (see ``eta0``); the decay, and the
+          ``/ 100``, then start from the step it settles on.
         - "constant": ``eta0``.
         - "optimal": ``eta0 / (1 + alpha * eta0 * t)`` (Bottou).
         - "invscaling": ``eta0 / (t + 1) ** power_t``.
@@ -396,12 +396,16 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         the expected smoothness of a minibatch (from the curvature of the
         softmax loss and the row norms of ``X``), so that training is stable
         on unscaled data and fast on scaled data. That bound holds for the
-        worst case; with the "adaptive" schedule (and ``tol`` set, no
-        momentum and no early stopping) :meth:`fit` then doubles the step
-        after each epoch that improves the objective by more than ``tol``,
-        up to 64 times the bound. The first epoch that does not ends the
-        growth: its weights are discarded if its objective rose, and the
-        step becomes half the last one that improved.
+        worst case. With the "adaptive" schedule, a :meth:`fit` from zero
+        weights (no ``warm_start`` or ``coef_init``) with ``tol`` set, no
+        momentum (``momentum="auto"`` is 0.9 on data that fit in one batch)
+        and no early stopping then doubles the step after each epoch that
+        improves the objective by more than ``tol``, up to 64 times the
+        bound. The first epoch that does not ends the growth, and the step
+        becomes half the last one that improved; if that epoch's objective
+        rose (or overflowed) its weights are discarded, and its entry in
+        ``loss_curve_`` repeats the previous one (``verbose`` prints what
+        it measured).
     power_t : float, default=0.5
         Exponent of "invscaling".
     momentum : float or "auto", default="auto"
@@ -640,6 +644,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 coef,
                 intercept,
                 total_epochs=self.max_iter,
+                cold_start=not warm and coef_init is None and intercept_init is None,
             )
             callbacks = EpochCallbacks(
                 self,
@@ -1022,7 +1027,16 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         return min(self.batch_size, n_samples)
 
     def _new_training_state(
-        self, X, sample_weight, rows, coef, intercept, *, total_epochs, stream=False
+        self,
+        X,
+        sample_weight,
+        rows,
+        coef,
+        intercept,
+        *,
+        total_epochs,
+        stream=False,
+        cold_start=False,
     ):
         n_rows = len(rows)
         batch_size = self._batch_size(n_rows, X)
@@ -1058,12 +1072,15 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             alpha=self.alpha,
             power_t=self.power_t,
             total_steps=total_epochs * steps_per_epoch,
-            # The bound is the worst case: fit lets the step grow from it
-            # (not with momentum, whose long-run step is already larger, nor
-            # in partial_fit, which sees one epoch per call).
+            # The bound is the worst case: a fit from zeros lets the step grow
+            # from it (not with momentum, whose long-run step is already
+            # larger, nor early stopping, whose best epoch would pick up the
+            # noise of trial steps; partial_fit sees one epoch per call, and
+            # warm starts may begin where a doubled step is already too much).
             grow=(
                 self.eta0 == "auto"
                 and self.tol is not None
+                and cold_start
                 and not (momentum or stream or self.early_stopping)
             ),
         )
@@ -1222,14 +1239,20 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                         break
                     objective = math.inf
                 previous = loss_curve[-1] if loss_curve else math.inf
-                overshot = on_trial and not objective < previous
-                if overshot and math.isfinite(objective):
+                discarded = on_trial and not objective < previous
+                if discarded and math.isfinite(objective):
                     # The doubled step made things worse: back to the weights
-                    # before it (the growth phase then settles on a smaller step).
+                    # before it. (restore puts back the trial step, which
+                    # grow() then cuts: restore first.)
                     state.restore(last_good)
                     t = last_good_t
                 if schedule.growing:
                     schedule.grow(objective, previous, self.tol)
+                measured = objective
+                if discarded:
+                    # The weights are the previous epoch's, and so is their
+                    # objective; the stall count ignores this epoch.
+                    objective = previous
                 # (The objective mixes the data loss along the epoch with the
                 # penalty after it; with one full batch per epoch, where
                 # restarts matter, that is the objective one step apart.)
@@ -1242,8 +1265,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 n_epochs += 1
                 coef_model, intercept_model = state.model()
                 loss_curve.append(objective)
-                message = f"Epoch {n_epochs}, objective {objective:.6f}"
-                if overshot:
+                message = f"Epoch {n_epochs}, objective {measured:.6f}"
+                if discarded:
                     message += " (step too large: this epoch's weights discarded)"
                 current = objective
                 if validation_rows is not None:
@@ -1264,8 +1287,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                         f"{message}, step size {epoch_step:.4g}, "
                         f"time {time.perf_counter() - start_time:.3f}s"
                     )
-                improved, stalled = monitor.update(
-                    current, self.tol, self.n_iter_no_change
+                improved, stalled = (
+                    (False, False)
+                    if discarded
+                    else monitor.update(current, self.tol, self.n_iter_no_change)
                 )
                 if improved and validation_rows is not None:
                     best_model = tuple(
@@ -1280,6 +1305,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 if check_convergence and stalled and state.optimizer.schedule.stalled():
                     converged = True
                     break
+        if state.optimizer.schedule.growing:
+            # Stopped during the growth phase (max_iter, a callback): what
+            # follows, partial_fit included, keeps the last step that improved.
+            state.optimizer.schedule.end_growth()
         if not converged:
             warnings.warn(
                 f"Maximum number of epochs ({max_epochs}) reached before the "

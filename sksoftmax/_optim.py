@@ -383,6 +383,14 @@ class AdaptiveSchedule(ConstantSchedule):
             self.eta /= 4.0
         self.base = self.eta
 
+    def end_growth(self):
+        """End the growth phase early (the fit stopped during it): back to the
+        last step that improved, the current one being untried."""
+        if self.growing:
+            self.growing = False
+            self.eta /= 2.0
+            self.base = self.eta
+
 
 class CosineSchedule(ConstantSchedule):
     """Linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``total``."""
