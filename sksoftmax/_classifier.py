@@ -402,7 +402,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         and no early stopping then doubles the step after each epoch that
         improves the objective by more than ``tol``, up to 64 times the
         bound. The first epoch that does not ends the growth, and the step
-        becomes half the last one that improved; if that epoch's objective
+        becomes half the last one that improved (at least the bound); if
+        that epoch's objective
         rose (or overflowed) its weights are discarded, and its entry in
         ``loss_curve_`` repeats the previous one (``verbose`` prints what
         it measured).

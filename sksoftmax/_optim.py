@@ -347,8 +347,9 @@ class AdaptiveSchedule(ConstantSchedule):
     be tens of times smaller than the step the loss allows. After each epoch
     that improves the objective on the previous one by more than ``tol``
     the step doubles, up to ``MAX_GROWTH * eta0``. The first epoch that does
-    not ends the phase, and the step becomes half the last one that did (the
-    caller discards that epoch's weights if its objective rose or diverged).
+    not ends the phase, and the step becomes half the last one that did, or
+    ``eta0`` if that is more (the caller discards that epoch's weights if
+    its objective rose or diverged).
     """
 
     def __init__(self, eta0, grow=False):
@@ -378,9 +379,9 @@ class AdaptiveSchedule(ConstantSchedule):
             return
         self.growing = False
         if not improved:
-            # Half the last step that improved: one that improved once can
-            # still be too noisy to keep improving.
-            self.eta /= 4.0
+            # Half the last step that improved (one that improved once can
+            # still be too noisy to keep improving), but not under the bound.
+            self.eta = max(self.eta / 4.0, self.eta0)
         self.base = self.eta
 
     def end_growth(self):

@@ -187,13 +187,22 @@ def test_adaptive_growth_doubles_then_settles_at_half_the_last_improving_step():
     assert schedule(0) == pytest.approx(0.2) and schedule.growing
     schedule.grow(0.5, 1.0, tol=1e-3)  # 0.2 improved: try 0.4
     assert schedule(1) == pytest.approx(0.4) and schedule.growing
-    schedule.grow(0.4995, 0.5, tol=1e-3)  # 0.4 improved by less than tol
+    schedule.grow(0.3, 0.5, tol=1e-3)  # 0.4 improved: try 0.8
+    assert schedule(2) == pytest.approx(0.8) and schedule.growing
+    schedule.grow(0.2995, 0.3, tol=1e-3)  # 0.8 improved by less than tol
     assert not schedule.growing
-    assert schedule(2) == pytest.approx(0.1)  # half of 0.2, the last that improved
-    schedule.grow(0.1, 0.4995, tol=1e-3)  # the phase is over: no change
-    assert schedule(3) == pytest.approx(0.1)
-    # The decay then counts from the settled step: 0.02, 0.004, 0.0008 < 0.001.
+    assert schedule(3) == pytest.approx(0.2)  # half of 0.4, the last that improved
+    schedule.grow(0.1, 0.2995, tol=1e-3)  # the phase is over: no change
+    assert schedule(4) == pytest.approx(0.2)
+    # The decay then counts from the settled step: 0.04, 0.008, 0.0016 < 0.002.
     assert [schedule.stalled() for _ in range(3)] == [False, False, True]
+
+
+def test_adaptive_growth_never_settles_under_the_bound():
+    schedule = AdaptiveSchedule(0.1, grow=True)
+    schedule.grow(1.0, math.inf, tol=1e-3)
+    schedule.grow(1.5, 1.0, tol=1e-3)  # the first doubling (0.2) made it worse
+    assert not schedule.growing and schedule(0) == 0.1  # not 0.2 / 4
 
 
 def test_adaptive_growth_stops_at_its_cap_and_after_a_diverged_epoch():
@@ -208,8 +217,9 @@ def test_adaptive_growth_stops_at_its_cap_and_after_a_diverged_epoch():
 
     diverged = AdaptiveSchedule(1.0, grow=True)
     diverged.grow(1.0, math.inf, tol=1e-3)
-    diverged.grow(math.inf, 1.0, tol=1e-3)  # the step of 2 overflowed
-    assert not diverged.growing and diverged(0) == pytest.approx(0.5)
+    diverged.grow(0.5, 1.0, tol=1e-3)
+    diverged.grow(math.inf, 0.5, tol=1e-3)  # the step of 4 overflowed
+    assert not diverged.growing and diverged(0) == pytest.approx(1.0)
 
     fixed = AdaptiveSchedule(1.0)  # grow=False: the bound is kept
     fixed.grow(0.5, math.inf, tol=1e-3)
