@@ -381,8 +381,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         The schedule, with ``t`` the number of updates so far:
 
         - "adaptive": ``eta0``, divided by 5 whenever the objective stalls
-          (as in SGDClassifier); training stops when it falls under both
-          ``eta0 / 100`` and 1e-6. With ``eta0="auto"``, :meth:`fit` may
+          (as in SGDClassifier); training stops when it falls under
+          ``eta0 / 100``, or under 1e-6 (SGDClassifier's floor) for a
+          numeric ``eta0``. With ``eta0="auto"``, :meth:`fit` may
           first let the step grow (see ``eta0``); the decay, and the
           ``/ 100``, then start from the step it settles on.
         - "constant": ``eta0``.
@@ -1084,6 +1085,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 and cold_start
                 and not (momentum or stream or self.early_stopping)
             ),
+            from_data=self.eta0 == "auto",
         )
         if isinstance(coef, np.ndarray):
             # Column-major weights: a sparse batch reads and writes whole

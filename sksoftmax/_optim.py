@@ -11,8 +11,9 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 
-# The "adaptive" schedule stops once its step falls under both of these: 1e-6
-# is SGDClassifier's floor; eta0 / 100 (three divisions by 5) ends the decay
+# The "adaptive" schedule stops once its step falls under either of these
+# (under the larger): 1e-6 is SGDClassifier's floor (for a given eta0 only,
+# see AdaptiveSchedule); eta0 / 100 (three divisions by 5) ends the decay
 # sooner, where further steps only polish digits that the SGD noise blurs.
 MIN_ADAPTIVE_STEP = 1e-6
 MIN_ADAPTIVE_FRACTION = 1e-2
@@ -337,9 +338,13 @@ class OptimalSchedule(ConstantSchedule):
 class AdaptiveSchedule(ConstantSchedule):
     """Constant ``eta`` divided by 5 each time the objective stalls.
 
-    Stops once ``eta`` falls below ``max(MIN_ADAPTIVE_STEP,
-    MIN_ADAPTIVE_FRACTION * base)``, where ``base`` is ``eta0``, or the step
-    the growth phase settled on.
+    Stops once ``eta`` falls below ``max(min_step, MIN_ADAPTIVE_FRACTION *
+    base)``, where ``base`` is ``eta0``, or the step the growth phase settled
+    on. ``min_step`` is SGDClassifier's absolute floor, ``MIN_ADAPTIVE_STEP``,
+    for a given ``eta0``; for one derived from the data (``eta0="auto"``),
+    which scales as one over the squared feature scale, 0: on raw pixels the
+    bound is about 1e-8, and the absolute floor would stop such a fit at its
+    first stall, before any decay.
 
     With ``grow=True`` (``eta0="auto"`` in :meth:`fit`) a growth phase comes
     first: ``eta0`` is then the curvature bound of :func:`auto_step_sizes`,
@@ -352,18 +357,21 @@ class AdaptiveSchedule(ConstantSchedule):
     its objective rose or diverged).
     """
 
-    def __init__(self, eta0, grow=False):
+    def __init__(self, eta0, grow=False, min_step=MIN_ADAPTIVE_STEP):
         super().__init__(eta0)
         self.eta = self.base = eta0
         self.growing = grow
+        self.min_step = min_step
 
     def __call__(self, t):
         return self.eta
 
     def stalled(self):
         self.eta /= 5.0
-        base = getattr(self, "base", self.eta0)  # (absent from older pickles)
-        return self.eta < max(MIN_ADAPTIVE_STEP, MIN_ADAPTIVE_FRACTION * base)
+        # (getattr: absent from the state of models pickled before them)
+        base = getattr(self, "base", self.eta0)
+        min_step = getattr(self, "min_step", MIN_ADAPTIVE_STEP)
+        return self.eta < max(min_step, MIN_ADAPTIVE_FRACTION * base)
 
     def grow(self, objective, previous, tol):
         """The growth phase's reaction to an epoch's objective (a no-op after it).
@@ -380,7 +388,8 @@ class AdaptiveSchedule(ConstantSchedule):
         self.growing = False
         if not improved:
             # Half the last step that improved (one that improved once can
-            # still be too noisy to keep improving), but not under the bound.
+            # still be too noisy to keep improving), but not under the bound:
+            # where the first doubling fails, the fit is the bound's.
             self.eta = max(self.eta / 4.0, self.eta0)
         self.base = self.eta
 
@@ -415,9 +424,14 @@ class CosineSchedule(ConstantSchedule):
         return False
 
 
-def make_schedule(name, eta0, *, alpha, power_t, total_steps, grow=False):
-    """The schedule object for ``learning_rate=name``; ``grow``: see
-    :class:`AdaptiveSchedule` (the other schedules ignore it)."""
+def make_schedule(
+    name, eta0, *, alpha, power_t, total_steps, grow=False, from_data=False
+):
+    """The schedule object for ``learning_rate=name``.
+
+    ``grow``, and ``from_data`` (``eta0`` was derived from the data): see
+    :class:`AdaptiveSchedule`; the other schedules ignore them.
+    """
     if name == "constant":
         return ConstantSchedule(eta0)
     if name == "invscaling":
@@ -425,7 +439,9 @@ def make_schedule(name, eta0, *, alpha, power_t, total_steps, grow=False):
     if name == "optimal":
         return OptimalSchedule(eta0, alpha)
     if name == "adaptive":
-        return AdaptiveSchedule(eta0, grow)
+        return AdaptiveSchedule(
+            eta0, grow, min_step=0.0 if from_data else MIN_ADAPTIVE_STEP
+        )
     if name == "cosine":
         return CosineSchedule(eta0, total_steps)
     raise ValueError(f"Unknown learning_rate {name!r}.")

@@ -667,6 +667,16 @@ def test_a_grown_step_that_diverges_is_discarded_without_a_warning(capsys, monke
     assert clf.n_iter_ > 10 and clf.score(X, y) > 0.97
 
 
+def test_auto_step_decays_on_unscaled_data(capsys):
+    # Pixels times 1,000: the bound is about 1e-9, under SGDClassifier's
+    # absolute floor of 1e-6, which would end the fit at its first stall.
+    X, y = load_digits(return_X_y=True)
+    SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X * 1000.0, y)
+    steps = _step_sizes(capsys.readouterr().out)
+    assert max(steps) < 1e-6
+    assert min(steps) <= max(steps) / 25  # divided by 5 at least twice
+
+
 @pytest.mark.parametrize(
     "params",
     [

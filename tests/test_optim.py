@@ -224,3 +224,13 @@ def test_adaptive_growth_stops_at_its_cap_and_after_a_diverged_epoch():
     fixed = AdaptiveSchedule(1.0)  # grow=False: the bound is kept
     fixed.grow(0.5, math.inf, tol=1e-3)
     assert fixed(0) == 1.0 and not fixed.growing
+
+
+def test_adaptive_floor_is_relative_for_a_step_derived_from_the_data():
+    # A given eta0 keeps SGDClassifier's absolute floor: 2e-8 / 5 < 1e-6.
+    assert AdaptiveSchedule(2e-8).stalled() is True
+    # eta0="auto" on raw pixels is about that small; its floor is relative.
+    schedule = make_schedule(
+        "adaptive", 2e-8, alpha=1e-4, power_t=0.5, total_steps=10, from_data=True
+    )
+    assert [schedule.stalled() for _ in range(3)] == [False, False, True]
