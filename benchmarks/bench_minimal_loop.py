@@ -1,0 +1,127 @@
+"""How close to the BLAS floor can any numpy minibatch loop get?
+
+The dense target of bench_peers.py is an epoch (batches of 256 rows) in at
+most 2.0 x the BLAS floor: one ``X @ W`` plus one ``X.T @ G`` over all rows.
+This script times the same data with the leanest numpy loop that still does
+a step's work (gather the rows, logits, stable softmax, loss, ``P - Y``,
+both gradients, the L2-decayed update), written inline with preallocated
+buffers and no estimator around it, and with parts of it left out, so the
+floor of *any* numpy implementation of the step can be read off:
+
+    python benchmarks/bench_minimal_loop.py [--quick]
+"""
+
+import argparse
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from sksoftmax._benchmark import blas_floor, make_dense_data
+
+BATCH = 256
+
+
+def epoch(X, y, W, b, buffers, order, *, gather, softmax, update, eta=0.01, l2=1e-4):
+    """One epoch of plain minibatch SGD; the flags leave parts of a step out."""
+    X_batch, logits, grad_W, grad_b, samples, ones = buffers
+    flat = logits.reshape(-1)
+    total = 0.0
+    for start in range(0, len(y) - BATCH + 1, BATCH):
+        if gather:
+            rows = order[start : start + BATCH]
+            xb = X.take(rows, axis=0, out=X_batch, mode="clip")
+            yb = y.take(rows)
+        else:  # contiguous blocks: X read in place
+            xb, yb = X[start : start + BATCH], y[start : start + BATCH]
+        np.matmul(W, xb.T, out=logits)
+        if softmax:
+            logits += b[:, np.newaxis]
+            true_class = yb * BATCH
+            true_class += samples
+            logits -= np.maximum.reduce(logits, axis=0)
+            true_logit = flat.take(true_class)
+            np.exp(logits, out=logits)
+            sum_exp = np.add.reduce(logits, axis=0)
+            total += float(np.add.reduce(np.log(sum_exp)) - np.add.reduce(true_logit))
+            sum_exp *= BATCH
+            logits /= sum_exp
+            flat[true_class] -= 1.0 / BATCH
+        np.matmul(xb.T, logits.T, out=grad_W.T)
+        if update:
+            np.matmul(logits, ones, out=grad_b)
+            W *= 1.0 - eta * l2
+            grad_W *= eta
+            W -= grad_W
+            grad_b *= eta
+            b -= grad_b
+    return total
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 rows, 1 repeat")
+    args = parser.parse_args(argv)
+    n_rows, repeats = (20_000, 1) if args.quick else (200_000, 7)
+    X, y, _, _ = make_dense_data(n_rows, 0, 100, 50, 10, 10, random_state=0)
+    y = y.astype(np.intp)
+    n_features, n_classes = X.shape[1], 10
+    W = np.zeros((n_classes, n_features), np.float32, order="F")
+    b = np.zeros(n_classes, np.float32)
+    buffers = (
+        np.empty((BATCH, n_features), np.float32),
+        np.empty((n_classes, BATCH), np.float32),
+        np.empty((n_classes, n_features), np.float32, order="F"),
+        np.empty(n_classes, np.float32),
+        np.arange(BATCH),
+        np.ones(BATCH, np.float32),
+    )
+    floor = blas_floor(X, n_classes)
+    floor_1 = blas_floor(X, n_classes, n_threads=1)
+    variants = [
+        ("full step, rows gathered (the default's work)", True, True, True),
+        ("full step, contiguous blocks (shuffle='blocks')", False, True, True),
+        ("rows gathered, the two products only", True, False, False),
+        ("contiguous blocks, the two products only", False, False, False),
+    ]
+    rng = np.random.RandomState(0)
+    print(f"{n_rows:,} rows x {n_features} float32 features, {n_classes} classes, ")
+    print(f"batches of {BATCH}; the loop on 1 BLAS thread, as the estimator's.\n")
+    print("| loop | epoch (ms) | per step (µs) | x floor | x 1-thread floor |")
+    print("|---|---|---|---|---|")
+    n_steps = n_rows // BATCH
+    with threadpool_limits(1, user_api="blas"):
+        for name, gather, softmax, update in variants:
+            times = []
+            for _ in range(repeats + 1):  # the first run warms up
+                order = rng.permutation(n_rows)
+                start = time.perf_counter()
+                epoch(
+                    X,
+                    y,
+                    W,
+                    b,
+                    buffers,
+                    order,
+                    gather=gather,
+                    softmax=softmax,
+                    update=update,
+                )
+                times.append(time.perf_counter() - start)
+            best = min(times[1:] or times)
+            print(
+                f"| {name} | {best * 1e3:.1f} | {best / n_steps * 1e6:.0f} "
+                f"| {best / floor:.2f} | {best / floor_1:.2f} |"
+            )
+    print(
+        f"| BLAS floor, default threads | {floor * 1e3:.1f} | — | 1.00 "
+        f"| {floor / floor_1:.2f} |"
+    )
+    print(
+        f"| BLAS floor, 1 thread | {floor_1 * 1e3:.1f} | — "
+        f"| {floor_1 / floor:.2f} | 1.00 |"
+    )
+
+
+if __name__ == "__main__":
+    main()
