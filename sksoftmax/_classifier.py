@@ -398,14 +398,15 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         softmax loss and the row norms of ``X``), so that training is stable
         on unscaled data and fast on scaled data. That bound holds for the
         worst case. With the "adaptive" schedule, a :meth:`fit` from zero
-        weights (no ``warm_start`` or ``coef_init``) with ``tol`` set, no
+        weights (not a warm start from a previous fit, no ``coef_init`` or
+        ``intercept_init``) with ``tol`` set, no
         momentum (``momentum="auto"`` is 0.9 on data that fit in one batch)
         and no early stopping then doubles the step after each epoch that
         improves the objective by more than ``tol``, up to 64 times the
         bound. The first epoch that does not ends the growth, and the step
         becomes half the last one that improved (at least the bound); if
-        that epoch's objective
-        rose (or overflowed) its weights are discarded, and its entry in
+        that epoch's objective did not decrease (or its logits left the
+        safe range) its weights are discarded, and its entry in
         ``loss_curve_`` repeats the previous one (``verbose`` prints what
         it measured).
     power_t : float, default=0.5

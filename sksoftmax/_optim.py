@@ -395,10 +395,11 @@ class AdaptiveSchedule(ConstantSchedule):
 
     def end_growth(self):
         """End the growth phase early (the fit stopped during it): back to the
-        last step that improved, the current one being untried."""
+        last step that improved, the current one being untried (the bound if
+        the first epoch, at the bound, did not finish)."""
         if self.growing:
             self.growing = False
-            self.eta /= 2.0
+            self.eta = max(self.eta / 2.0, self.eta0)
             self.base = self.eta
 
 

@@ -667,14 +667,16 @@ def test_a_grown_step_that_diverges_is_discarded_without_a_warning(capsys, monke
     assert clf.n_iter_ > 10 and clf.score(X, y) > 0.97
 
 
-def test_auto_step_decays_on_unscaled_data(capsys):
+def test_auto_step_decays_on_unscaled_data(capsys, monkeypatch):
     # Pixels times 1,000: the bound is about 1e-9, under SGDClassifier's
     # absolute floor of 1e-6, which would end the fit at its first stall.
+    # (No growth, so that only the decay can change the step.)
+    monkeypatch.setattr(_optim, "MAX_GROWTH", 1.0)
     X, y = load_digits(return_X_y=True)
     SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X * 1000.0, y)
     steps = _step_sizes(capsys.readouterr().out)
-    assert max(steps) < 1e-6
-    assert min(steps) <= max(steps) / 25  # divided by 5 at least twice
+    assert max(steps) == steps[0] < 1e-6
+    assert min(steps) == pytest.approx(steps[0] / 25)  # divided by 5 twice
 
 
 @pytest.mark.parametrize(
@@ -684,7 +686,6 @@ def test_auto_step_decays_on_unscaled_data(capsys):
         {"momentum": 0.9},
         {"early_stopping": True},
         {"tol": None, "max_iter": 20},
-        {"learning_rate": "constant"},
     ],
 )
 def test_the_step_grows_only_from_the_auto_bound_of_an_adaptive_fit(params, capsys):
@@ -694,6 +695,37 @@ def test_the_step_grows_only_from_the_auto_bound_of_an_adaptive_fit(params, caps
         SoftmaxSGDClassifier(random_state=0, verbose=1, **params).fit(X, y)
     steps = _step_sizes(capsys.readouterr().out)
     assert max(steps) == steps[0]
+
+
+def test_a_discarded_epoch_does_not_count_as_stalled(capsys):
+    X, y = _standardised_digits()
+    # With n_iter_no_change=1 a stall would divide the step at once.
+    SoftmaxSGDClassifier(random_state=0, verbose=1, n_iter_no_change=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    steps = _step_sizes("\n".join(lines))
+    epoch = next(i for i, line in enumerate(lines) if "discarded" in line)
+    assert steps[epoch + 1] == pytest.approx(steps[epoch] / 4, rel=1e-3)  # not / 20
+
+
+def test_no_growth_with_one_batch_per_epoch(capsys):
+    # momentum="auto" is Nesterov's 0.9 for data that fit in one batch.
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X, y)
+    steps = _step_sizes(capsys.readouterr().out)
+    assert max(steps) == steps[0]
+
+
+def test_a_diverged_first_epoch_keeps_the_bound(monkeypatch):
+    # Fault injection: the first epoch, at the bound, reports logits out of
+    # range. The fit stops with the divergence warning; the step left for
+    # partial_fit is the bound, not half of it.
+    monkeypatch.setattr(_classifier, "_logits_in_range", lambda state, x: False)
+    X, y = _standardised_digits()
+    with pytest.warns(ConvergenceWarning, match="diverg"):
+        clf = SoftmaxSGDClassifier(random_state=0).fit(X, y)
+    schedule = clf._training_state.optimizer.schedule
+    assert not schedule.growing and schedule(0) == schedule.eta0
 
 
 def test_no_growth_from_given_weights_or_in_partial_fit(capsys):
