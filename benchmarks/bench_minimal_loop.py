@@ -4,9 +4,11 @@ The dense target of bench_peers.py is an epoch (batches of 256 rows) in at
 most 2.0 x the BLAS floor: one ``X @ W`` plus one ``X.T @ G`` over all rows.
 This script times the same data with the leanest numpy loop that still does
 a step's work (gather the rows, logits, stable softmax, loss, ``P - Y``,
-both gradients, the L2-decayed update), written inline with preallocated
-buffers and no estimator around it, and with parts of it left out, so the
-floor of *any* numpy implementation of the step can be read off. It takes
+both gradients, the L2-decayed update): the estimator's fused softmax pass
+(``_loss_and_logit_gradient``, about a dozen numpy calls) and the rest
+written inline, with preallocated buffers and no estimator around it, and
+with parts of it left out, so the floor of *any* numpy implementation of
+the step can be read off. It takes
 full batches only, draws each epoch's row permutation inside the timing
 (where rows are gathered), and reads the blocks in their stored order (the
 estimator also shuffles their order and offsets them by a random shift
@@ -27,6 +29,7 @@ from sksoftmax._benchmark import (
     make_dense_data,
     ours_for_timing,
 )
+from sksoftmax._loss import _loss_and_logit_gradient
 
 BATCH = 256
 
@@ -34,7 +37,6 @@ BATCH = 256
 def epoch(X, y, W, b, buffers, order, *, gather, softmax, update, eta=0.01, l2=1e-4):
     """One epoch of plain minibatch SGD; the flags leave parts of a step out."""
     X_batch, logits, grad_W, grad_b, samples, ones = buffers
-    flat = logits.reshape(-1)
     total = 0.0
     for start in range(0, len(y) - BATCH + 1, BATCH):
         if gather:
@@ -46,16 +48,8 @@ def epoch(X, y, W, b, buffers, order, *, gather, softmax, update, eta=0.01, l2=1
         np.matmul(W, xb.T, out=logits)
         if softmax:
             logits += b[:, np.newaxis]
-            true_class = yb * BATCH
-            true_class += samples
-            logits -= np.maximum.reduce(logits, axis=0)
-            true_logit = flat.take(true_class)
-            np.exp(logits, out=logits)
-            sum_exp = np.add.reduce(logits, axis=0)
-            total += float(np.add.reduce(np.log(sum_exp)) - np.add.reduce(true_logit))
-            sum_exp *= BATCH
-            logits /= sum_exp
-            flat[true_class] -= 1.0 / BATCH
+            # The estimator's fused pass: loss, and P - Y over the batch.
+            total += _loss_and_logit_gradient(logits, yb, None, float(BATCH), samples)
         np.matmul(xb.T, logits.T, out=grad_W.T)
         if update:
             np.matmul(logits, ones, out=grad_b)
