@@ -354,7 +354,7 @@ class AdaptiveSchedule(ConstantSchedule):
     the step doubles, up to ``MAX_GROWTH * eta0``. The first epoch that does
     not ends the phase, and the step becomes half the last one that did, or
     ``eta0`` if that is more (the caller discards that epoch's weights if
-    its objective rose or diverged).
+    its objective did not decrease or diverged).
     """
 
     def __init__(self, eta0, grow=False, min_step=MIN_ADAPTIVE_STEP):
