@@ -39,3 +39,24 @@ def test_plot_is_skipped_without_matplotlib(tmp_path, monkeypatch):
 def test_unknown_section_is_refused():
     with pytest.raises(SystemExit):
         _benchmark.build_parser().parse_args(["--only", "gpu"])
+
+
+def test_minimal_loop_benchmark_quick_run():
+    # benchmarks/ is not a package: run the script as a user would.
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "benchmarks" / "bench_minimal_loop.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| loop | epoch (ms) |")
+    labels = [row.split(" | ")[0] for row in rows[1:]]  # (the |---| row is not in rows)
+    assert len(labels) == 8
+    assert "| SoftmaxSGDClassifier(batch_size=256), rows" in labels
+    assert "| BLAS floor, 1 thread" in labels
