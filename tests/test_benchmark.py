@@ -1,6 +1,8 @@
 """Smoke tests of the peer benchmark (sksoftmax._benchmark); no timing assertions."""
 
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,9 +45,6 @@ def test_unknown_section_is_refused():
 
 def test_minimal_loop_benchmark_quick_run():
     # benchmarks/ is not a package: run the script as a user would.
-    import subprocess
-    from pathlib import Path
-
     script = Path(__file__).parents[1] / "benchmarks" / "bench_minimal_loop.py"
     result = subprocess.run(
         [sys.executable, str(script), "--quick"],
