@@ -501,6 +501,29 @@ def test_averaged_sgd_predicts_with_the_running_mean():
     assert_allclose(clf.intercept_, (iterates[0][1] + iterates[1][1]) / 2, rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "n_samples, expected",
+    [(100, 100), (1_000, 256), (8_191, 256), (8_192, 512), (10**6, 512)],
+)
+def test_auto_batch_size_rule_on_a_cpu(n_samples, expected):
+    clf = SoftmaxSGDClassifier()
+    assert clf._batch_size(n_samples, np.zeros((1, 1))) == expected
+    assert SoftmaxSGDClassifier(batch_size=300)._batch_size(n_samples, None) == min(
+        300, n_samples
+    )
+
+
+@pytest.mark.parametrize("n_samples, n_steps", [(8_191, 32), (8_192, 16)])
+def test_auto_batch_size_doubles_from_8192_rows(n_samples, n_steps):
+    # The update count t_ after one epoch shows the batch size the fit used:
+    # 8191 rows in 31 batches of 256 and a short one; 8192 in 16 of 512.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = SoftmaxSGDClassifier(max_iter=1, tol=None, random_state=0).fit(X, y)
+    assert clf.t_ == n_steps
+
+
 def test_a_short_last_batch_steps_in_proportion_to_its_rows():
     X, y = make_blobs(n_samples=300, centers=3, random_state=0, cluster_std=4)
     clf = SoftmaxSGDClassifier(
