@@ -55,6 +55,7 @@ from sksoftmax._optim import (
     make_penalty,
     make_schedule,
 )
+from sksoftmax._prefetch import RowPrefetcher, prefetch_pays
 
 # batch_size="auto" on a CPU: min(AUTO_BATCH_SIZE, n_samples), and
 # AUTO_BATCH_SIZE_LARGE from AUTO_LARGE_ROWS rows on. A step costs some 40 µs
@@ -1200,8 +1201,26 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         if shuffle_blocks:
             _warn_if_rows_look_sorted(y_encoded[train_rows])
         in_place = not shuffle and n_rows == X.shape[0]
+        batch_product = batch_size * X.shape[1] * state.coef.shape[0]
+        single_blas_thread = isinstance(state.coef, np.ndarray) and (
+            batch_product < SMALL_BATCH_PRODUCT
+        )
+        # Gathered rows of large dense data: the next batches' gather runs
+        # in a second thread, on the core the products leave free.
+        prefetcher = (
+            RowPrefetcher(X, batch_size)
+            if kernel is MinibatchGradient
+            and isinstance(X, np.ndarray)
+            and not (in_place or shuffle_blocks)
+            and prefetch_pays(X, batch_size, len(batches), single_blas_thread)
+            else None
+        )
 
-        train_epoch = _train_sparse_epoch if lazy_sparse else _train_epoch
+        train_epoch = (
+            _train_sparse_epoch
+            if lazy_sparse
+            else functools.partial(_train_epoch, prefetcher=prefetcher)
+        )
         loss_curve, validation_loss_curve, validation_scores = [], [], []
         monitor, best_model, n_epochs = StallMonitor(), None, 0
         last_good = None  # the state before the epoch, for divergence
@@ -1214,10 +1233,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         # Overflow is detected below (non-finite loss) rather than warned about.
         with (
             np.errstate(over="ignore", invalid="ignore", divide="ignore"),
-            _blas_threads(
-                batch_size * X.shape[1] * state.coef.shape[0],
-                isinstance(state.coef, np.ndarray),
-            ),
+            _blas_threads(single_blas_thread),
         ):
             for _ in range(max_epochs):
                 order = gradient.move_indices(
@@ -1395,14 +1411,16 @@ def _threadpool_controller():
     return ThreadpoolController()
 
 
-def _blas_threads(batch_product, numpy_arrays):
-    """One BLAS thread for small minibatch products on numpy, else unchanged."""
-    if numpy_arrays and batch_product < SMALL_BATCH_PRODUCT:
+def _blas_threads(single_thread):
+    """One BLAS thread (small minibatch products on numpy), else unchanged."""
+    if single_thread:
         return _threadpool_controller().limit(limits=1, user_api="blas")
     return nullcontext()
 
 
-def _train_epoch(gradient, state, order, batches, in_place, t, weight_total):
+def _train_epoch(
+    gradient, state, order, batches, in_place, t, weight_total, prefetcher=None
+):
     """One pass of minibatch updates.
 
     Returns the epoch's data loss, the batches' losses weighted by their share
@@ -1417,18 +1435,27 @@ def _train_epoch(gradient, state, order, batches, in_place, t, weight_total):
     check_each_batch = not gradient.loss_on_device
     batch_size = gradient.batch_size
     epoch_loss = 0.0
-    for batch in batches:
-        rows = batch if in_place else order[batch]
-        batch_loss, batch_weight, grads = gradient(rows, state.coef, state.intercept)
-        if grads is None:
-            continue  # zero-weight rows carry no gradient
-        if check_each_batch and not math.isfinite(batch_loss):
-            return math.nan, t  # diverged: the caller restores the last good weights
-        epoch_loss += batch_loss * (batch_weight / weight_total)
-        if batch.stop - batch.start < batch_size:
-            _scale_short_batch(grads, batch, batch_size)
-        state.step(grads, t)
-        t += 1
+    with nullcontext() if prefetcher is None else prefetcher.epoch(order) as gathered:
+        for batch in batches:
+            rows = batch if in_place else order[batch]
+            if gathered is None:
+                batch_loss, batch_weight, grads = gradient(
+                    rows, state.coef, state.intercept
+                )
+            else:
+                batch_loss, batch_weight, grads = gradient(
+                    rows, state.coef, state.intercept, X_batch=next(gathered)
+                )
+            if grads is None:
+                continue  # zero-weight rows carry no gradient
+            if check_each_batch and not math.isfinite(batch_loss):
+                # Diverged: the caller restores the last good weights.
+                return math.nan, t
+            epoch_loss += batch_loss * (batch_weight / weight_total)
+            if batch.stop - batch.start < batch_size:
+                _scale_short_batch(grads, batch, batch_size)
+            state.step(grads, t)
+            t += 1
     return float(epoch_loss), t
 
 

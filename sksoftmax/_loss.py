@@ -468,8 +468,11 @@ class MinibatchGradient:
             return self.X.take(rows, axis=0, out=out, mode="clip")
         return self.X[rows]
 
-    def __call__(self, rows, coef, intercept):
+    def __call__(self, rows, coef, intercept, X_batch=None):
         """Loss and gradients of the rows ``rows``.
+
+        ``X_batch``, if given, holds those rows of X already gathered (see
+        :class:`sksoftmax._prefetch.RowPrefetcher`).
 
         Returns
         -------
@@ -486,7 +489,8 @@ class MinibatchGradient:
         if weight_sum <= 0:
             return 0.0, 0.0, None  # zero-weight rows carry no gradient
         n_rows = len(y)
-        X_batch = self.gather(rows)
+        if X_batch is None:
+            X_batch = self.gather(rows)
         logits = self.logits(n_rows)
         if self.dense:
             np.matmul(coef, X_batch.T, out=logits)

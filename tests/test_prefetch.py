@@ -1,0 +1,135 @@
+"""Gathering rows in a second thread: the same fit, and no thread left behind."""
+
+import threading
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.datasets import make_classification
+
+import sksoftmax._classifier as classifier
+import sksoftmax._prefetch as prefetch
+from sksoftmax import SoftmaxSGDClassifier
+from sksoftmax._prefetch import RowPrefetcher, prefetch_pays
+
+
+def prefetch_threads():
+    return [t for t in threading.enumerate() if t.name == "sksoftmax-prefetch"]
+
+
+@pytest.fixture
+def data():
+    X, y = make_classification(
+        n_samples=3_001, n_features=12, n_informative=6, n_classes=4, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture
+def count_prefetched_epochs(monkeypatch):
+    """Forces the prefetcher on (the test data are small) and counts its epochs."""
+    epochs = []
+    original = RowPrefetcher.epoch
+
+    def epoch(self, order):
+        epochs.append(len(order))
+        return original(self, order)
+
+    monkeypatch.setattr(RowPrefetcher, "epoch", epoch)
+    monkeypatch.setattr(classifier, "prefetch_pays", lambda *args: True)
+    return epochs
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"batch_size": 64, "dtype": np.float32},
+        {"batch_size": 100, "early_stopping": True},
+        {"batch_size": 50, "zero_weights": True, "average": True},
+        {"batch_size": 128, "momentum": 0.9, "penalty": "elasticnet"},
+    ],
+    ids=["defaults", "float32", "early_stopping", "weights-average", "momentum-l1"],
+)
+def test_prefetched_fit_is_bit_identical(data, params, count_prefetched_epochs):
+    params = dict(params)
+    X, y = data
+    X = X.astype(params.pop("dtype", np.float64))
+    sample_weight = None
+    if params.pop("zero_weights", False):
+        sample_weight = np.random.default_rng(0).integers(0, 3, len(y)).astype(float)
+    params = {"random_state": 0, "max_iter": 8, "tol": None, **params}
+
+    with pytest.MonkeyPatch.context() as serial:
+        serial.setattr(classifier, "prefetch_pays", lambda *args: False)
+        reference = SoftmaxSGDClassifier(**params).fit(X, y, sample_weight=sample_weight)
+    assert not count_prefetched_epochs
+    clf = SoftmaxSGDClassifier(**params).fit(X, y, sample_weight=sample_weight)
+
+    # Every epoch went through the prefetcher, over all training rows.
+    assert len(count_prefetched_epochs) == clf.n_iter_
+    n_train = len(y) - (len(y) // 10 + 1 if params.get("early_stopping") else 0)
+    assert abs(count_prefetched_epochs[0] - n_train) <= 1
+    assert_array_equal(clf.coef_, reference.coef_)
+    assert_array_equal(clf.intercept_, reference.intercept_)
+    assert clf.loss_curve_ == reference.loss_curve_
+    assert not prefetch_threads()
+
+
+def test_no_prefetch_where_rows_are_not_gathered(data, count_prefetched_epochs):
+    X, y = data
+    SoftmaxSGDClassifier(shuffle=False, max_iter=2, tol=None, random_state=0).fit(X, y)
+    SoftmaxSGDClassifier(shuffle="blocks", max_iter=2, tol=None, random_state=0).fit(
+        X, y
+    )
+    assert not count_prefetched_epochs
+
+
+def test_the_batches_are_the_rows_in_order_and_the_thread_ends_early():
+    X = np.arange(70.0).reshape(35, 2)
+    order = np.random.default_rng(0).permutation(35)
+    prefetcher = RowPrefetcher(X, batch_size=2)  # chunks of 16 rows
+    with prefetcher.epoch(order) as batches:
+        gathered = [batch.copy() for batch in batches]
+    assert [len(batch) for batch in gathered] == [2] * 17 + [1]
+    assert_array_equal(np.concatenate(gathered), X[order])
+
+    with prefetcher.epoch(order) as batches:
+        for _, batch in zip(range(3), batches):
+            pass  # leave after three batches, the thread blocked on a buffer
+    assert not prefetch_threads()
+
+
+def test_an_error_in_the_thread_reaches_the_training_loop():
+    class Failing(np.ndarray):
+        def take(self, *args, **kwargs):
+            raise MemoryError("no room to gather")
+
+    X = np.zeros((40, 3)).view(Failing)
+    with pytest.raises(MemoryError, match="no room to gather"):
+        with RowPrefetcher(X, batch_size=4).epoch(np.arange(40)) as batches:
+            next(batches)
+    assert not prefetch_threads()
+
+
+def test_a_diverged_epoch_ends_the_thread(data, count_prefetched_epochs):
+    X, y = data
+    with pytest.warns(Warning, match="diverged"):
+        SoftmaxSGDClassifier(
+            eta0=1e6, learning_rate="constant", batch_size=32, max_iter=3
+        ).fit(X * 1e3, y)
+    assert count_prefetched_epochs
+    assert not prefetch_threads()
+
+
+def test_prefetch_only_pays_on_large_data_with_a_core_to_spare(monkeypatch):
+    X = np.empty((200_000, 100), dtype=np.float32)  # not written: 76 MiB
+    n_batches = 200_000 // 256 + 1
+    monkeypatch.setattr(prefetch, "available_cpus", lambda: 2)
+    assert prefetch_pays(X, 256, n_batches, single_blas_thread=True)
+    # The products use every core; a single CPU; X no larger than the caches.
+    assert not prefetch_pays(X, 256, n_batches, single_blas_thread=False)
+    assert not prefetch_pays(X[:20_000], 256, 79, single_blas_thread=True)
+    assert not prefetch_pays(X, 256, 2 * prefetch.CHUNK_BATCHES - 1, True)
+    monkeypatch.setattr(prefetch, "available_cpus", lambda: 1)
+    assert not prefetch_pays(X, 256, n_batches, single_blas_thread=True)
