@@ -62,7 +62,9 @@ def test_prefetched_fit_is_bit_identical(data, params, count_prefetched_epochs):
 
     with pytest.MonkeyPatch.context() as serial:
         serial.setattr(classifier, "prefetch_pays", lambda *args: False)
-        reference = SoftmaxSGDClassifier(**params).fit(X, y, sample_weight=sample_weight)
+        reference = SoftmaxSGDClassifier(**params).fit(
+            X, y, sample_weight=sample_weight
+        )
     assert not count_prefetched_epochs
     clf = SoftmaxSGDClassifier(**params).fit(X, y, sample_weight=sample_weight)
 
@@ -95,8 +97,8 @@ def test_the_batches_are_the_rows_in_order_and_the_thread_ends_early():
     assert_array_equal(np.concatenate(gathered), X[order])
 
     with prefetcher.epoch(order) as batches:
-        for _, batch in zip(range(3), batches):
-            pass  # leave after three batches, the thread blocked on a buffer
+        for _ in range(3):
+            next(batches)  # leave early, the thread blocked on a free buffer
     assert not prefetch_threads()
 
 
@@ -129,7 +131,11 @@ def test_prefetch_only_pays_on_large_data_with_a_core_to_spare(monkeypatch):
     assert prefetch_pays(X, 256, n_batches, single_blas_thread=True)
     # The products use every core; a single CPU; X no larger than the caches.
     assert not prefetch_pays(X, 256, n_batches, single_blas_thread=False)
-    assert not prefetch_pays(X[:20_000], 256, 79, single_blas_thread=True)
+    assert not prefetch_pays(X[:40_000], 256, 157, single_blas_thread=True)
+    # Large rows: the buffers would be over an eighth of X.
+    wide = np.empty((1_000, 5_000), dtype=np.float32)  # 19 MiB
+    assert not prefetch_pays(wide, 256, 4 * prefetch.CHUNK_BATCHES, True)
+    assert prefetch_pays(wide, 4, 4 * prefetch.CHUNK_BATCHES, True)
     assert not prefetch_pays(X, 256, 2 * prefetch.CHUNK_BATCHES - 1, True)
     monkeypatch.setattr(prefetch, "available_cpus", lambda: 1)
     assert not prefetch_pays(X, 256, n_batches, single_blas_thread=True)
