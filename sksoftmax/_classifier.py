@@ -1212,7 +1212,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             if kernel is MinibatchGradient
             and isinstance(X, np.ndarray)
             and not (in_place or shuffle_blocks)
-            and prefetch_pays(X, batch_size, len(batches), single_blas_thread)
+            and prefetch_pays(
+                X, batch_size, len(batches), single_blas_thread, _blas_thread_count()
+            )
             else None
         )
 
@@ -1409,6 +1411,12 @@ def _threadpool_controller():
     # Built once: building one inspects every loaded library (0.2 ms), which
     # would dominate the smallest fits.
     return ThreadpoolController()
+
+
+def _blas_thread_count():
+    """The most threads a BLAS library of this process may use now."""
+    libraries = _threadpool_controller().select(user_api="blas").lib_controllers
+    return max((library.num_threads for library in libraries), default=1)
 
 
 def _blas_threads(single_thread):

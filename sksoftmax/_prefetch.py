@@ -36,13 +36,17 @@ def available_cpus():
     return os.cpu_count() or 1
 
 
-def prefetch_pays(X, batch_size, n_batches, single_blas_thread):
+def prefetch_pays(X, batch_size, n_batches, single_blas_thread, blas_threads):
     """Whether gathering in a second thread speeds up an epoch of shuffled
     minibatches of the dense numpy array ``X``.
 
-    Only when a core is free (the minibatch products run on one BLAS
-    thread, and there are at least two CPUs), the epoch holds several
-    chunks, X is larger than the caches, and the buffers small against it.
+    Only when a core is free: the minibatch products run on one BLAS thread
+    while the process may use two or more (``blas_threads``, the BLAS
+    libraries' thread count outside the loop: 1 in joblib's workers when
+    GridSearchCV(n_jobs=-1) gives each fit one core, or under
+    ``threadpool_limits(1)``), and there are two CPUs. And only when the
+    epoch holds several chunks, X is larger than the caches, and the
+    buffers are small against it.
     """
     chunk_bytes = CHUNK_BATCHES * batch_size * X.shape[1] * X.itemsize
     return (
@@ -50,6 +54,7 @@ def prefetch_pays(X, batch_size, n_batches, single_blas_thread):
         and n_batches >= 2 * CHUNK_BATCHES
         and X.nbytes >= MIN_DATA_BYTES
         and 2 * chunk_bytes <= MAX_BUFFER_SHARE * X.nbytes
+        and blas_threads >= 2
         and available_cpus() >= 2
     )
 

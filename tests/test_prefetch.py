@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn.datasets import make_classification
+from threadpoolctl import threadpool_info
 
 import sksoftmax._classifier as classifier
 import sksoftmax._prefetch as prefetch
@@ -128,14 +129,39 @@ def test_prefetch_only_pays_on_large_data_with_a_core_to_spare(monkeypatch):
     X = np.empty((200_000, 100), dtype=np.float32)  # not written: 76 MiB
     n_batches = 200_000 // 256 + 1
     monkeypatch.setattr(prefetch, "available_cpus", lambda: 2)
-    assert prefetch_pays(X, 256, n_batches, single_blas_thread=True)
-    # The products use every core; a single CPU; X no larger than the caches.
-    assert not prefetch_pays(X, 256, n_batches, single_blas_thread=False)
-    assert not prefetch_pays(X[:40_000], 256, 157, single_blas_thread=True)
+    assert prefetch_pays(X, 256, n_batches, True, blas_threads=2)
+    # The products use every core; X no larger than the caches; few batches.
+    assert not prefetch_pays(X, 256, n_batches, False, blas_threads=2)
+    assert not prefetch_pays(X[:40_000], 256, 157, True, blas_threads=2)
+    assert not prefetch_pays(X, 256, 2 * prefetch.CHUNK_BATCHES - 1, True, 2)
     # Large rows: the buffers would be over an eighth of X.
     wide = np.empty((1_000, 5_000), dtype=np.float32)  # 19 MiB
-    assert not prefetch_pays(wide, 256, 4 * prefetch.CHUNK_BATCHES, True)
-    assert prefetch_pays(wide, 4, 4 * prefetch.CHUNK_BATCHES, True)
-    assert not prefetch_pays(X, 256, 2 * prefetch.CHUNK_BATCHES - 1, True)
+    assert not prefetch_pays(wide, 256, 4 * prefetch.CHUNK_BATCHES, True, 2)
+    assert prefetch_pays(wide, 4, 4 * prefetch.CHUNK_BATCHES, True, 2)
+    # One core allowed (a joblib worker of GridSearchCV(n_jobs=-1)); one CPU.
+    assert not prefetch_pays(X, 256, n_batches, True, blas_threads=1)
     monkeypatch.setattr(prefetch, "available_cpus", lambda: 1)
-    assert not prefetch_pays(X, 256, n_batches, single_blas_thread=True)
+    assert not prefetch_pays(X, 256, n_batches, True, blas_threads=2)
+
+
+def test_no_prefetch_under_a_one_thread_limit(monkeypatch):
+    # The process's own BLAS limit says whether a second core is ours: under
+    # threadpool_limits(1), as in a joblib worker given one core, it is not.
+    from threadpoolctl import threadpool_limits
+
+    seen = []
+
+    def record(*args):
+        seen.append(args[-1])
+        return False
+
+    monkeypatch.setattr(classifier, "prefetch_pays", record)
+    X = np.random.default_rng(0).standard_normal((600, 4))
+    y = (X[:, 0] > 0).astype(int)
+    SoftmaxSGDClassifier(max_iter=1, tol=None, batch_size=16).fit(X, y)
+    with threadpool_limits(1, user_api="blas"):
+        SoftmaxSGDClassifier(max_iter=1, tol=None, batch_size=16).fit(X, y)
+    assert seen[1] == 1
+    assert seen[0] == max(
+        info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"
+    )
