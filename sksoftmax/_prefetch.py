@@ -6,14 +6,16 @@ waits on memory: on 200,000 x 100 float32 rows it took a fifth of the epoch
 default batch size run on one BLAS thread (see ``SMALL_BATCH_PRODUCT``), so
 on a machine with a second core the gather of the next few batches can run
 there meanwhile: numpy's ``take`` releases the GIL while it copies. The
-batches, and therefore the fit, are exactly those of the serial loop.
+batches are exactly those of the serial loop, and so is the fit (bit for bit
+with OpenBLAS, as tested; a BLAS whose results depend on the alignment of
+its input, as MKL's may without ``MKL_CBWR``, can differ in the last bits).
 """
 
-import os
 import queue
 import threading
 from contextlib import contextmanager
 
+import joblib
 import numpy as np
 
 # Batches gathered per hand-over between the threads: a hand-over costs tens
@@ -30,10 +32,9 @@ MAX_BUFFER_SHARE = 1 / 8
 
 
 def available_cpus():
-    """CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """CPUs this process may use: joblib's count, which honours the CPU
+    affinity and a container's CPU quota (cgroups)."""
+    return joblib.cpu_count()
 
 
 def prefetch_pays(X, batch_size, n_batches, single_blas_thread, blas_threads):

@@ -1,16 +1,19 @@
 """Gathering rows in a second thread: the same fit, and no thread left behind."""
 
+import math
 import threading
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info
 
 import sksoftmax._classifier as classifier
 import sksoftmax._prefetch as prefetch
 from sksoftmax import SoftmaxSGDClassifier
+from sksoftmax._loss import MinibatchGradient
 from sksoftmax._prefetch import RowPrefetcher, prefetch_pays
 
 
@@ -115,14 +118,51 @@ def test_an_error_in_the_thread_reaches_the_training_loop():
     assert not prefetch_threads()
 
 
-def test_a_diverged_epoch_ends_the_thread(data, count_prefetched_epochs):
+def test_a_batch_that_diverges_mid_epoch_ends_the_thread(
+    data, count_prefetched_epochs, monkeypatch
+):
+    # The 30th batch of the second epoch (47 an epoch) reports a NaN loss: the
+    # epoch loop returns at once, the prefetch thread must end with it, and the
+    # fit keeps the weights of the first epoch, as the serial loop does.
     X, y = data
-    with pytest.warns(Warning, match="diverged"):
-        SoftmaxSGDClassifier(
-            eta0=1e6, learning_rate="constant", batch_size=32, max_iter=3
-        ).fit(X * 1e3, y)
-    assert count_prefetched_epochs
+    calls = []
+    original = MinibatchGradient.__call__
+
+    def diverging(self, *args, **kwargs):
+        calls.append(1)
+        loss, weight, grads = original(self, *args, **kwargs)
+        return (math.nan if len(calls) == 47 + 30 else loss), weight, grads
+
+    monkeypatch.setattr(MinibatchGradient, "__call__", diverging)
+    params = {"batch_size": 64, "max_iter": 3, "tol": None, "random_state": 0}
+    with pytest.MonkeyPatch.context() as serial:
+        serial.setattr(classifier, "prefetch_pays", lambda *args: False)
+        with pytest.warns(ConvergenceWarning, match="diverged in epoch 2"):
+            reference = SoftmaxSGDClassifier(**params).fit(X, y)
+    calls.clear()
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 2"):
+        clf = SoftmaxSGDClassifier(**params).fit(X, y)
+    assert len(calls) == 47 + 30
+    assert count_prefetched_epochs == [len(y)] * 2
     assert not prefetch_threads()
+    assert np.abs(clf.coef_).max() > 0  # the first epoch's weights
+    assert_array_equal(clf.coef_, reference.coef_)
+
+
+def test_prefetched_batches_are_not_gathered_again(data, count_prefetched_epochs):
+    X, y = data
+    gathered = []
+    original = MinibatchGradient.gather
+
+    def gather(self, rows):
+        gathered.append(len(rows))
+        return original(self, rows)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MinibatchGradient, "gather", gather)
+        SoftmaxSGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)
+    assert len(count_prefetched_epochs) == 2
+    assert not gathered
 
 
 def test_prefetch_only_pays_on_large_data_with_a_core_to_spare(monkeypatch):
@@ -156,12 +196,19 @@ def test_no_prefetch_under_a_one_thread_limit(monkeypatch):
         return False
 
     monkeypatch.setattr(classifier, "prefetch_pays", record)
+    unlimited = max(
+        (
+            info["num_threads"]
+            for info in threadpool_info()
+            if info["user_api"] == "blas"
+        ),
+        default=1,
+    )
+    if unlimited < 2:
+        pytest.skip("BLAS runs on one thread here already: nothing to limit")
     X = np.random.default_rng(0).standard_normal((600, 4))
     y = (X[:, 0] > 0).astype(int)
     SoftmaxSGDClassifier(max_iter=1, tol=None, batch_size=16).fit(X, y)
     with threadpool_limits(1, user_api="blas"):
         SoftmaxSGDClassifier(max_iter=1, tol=None, batch_size=16).fit(X, y)
-    assert seen[1] == 1
-    assert seen[0] == max(
-        info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"
-    )
+    assert seen == [unlimited, 1]
