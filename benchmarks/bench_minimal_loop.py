@@ -5,7 +5,7 @@ most 2.0 x the BLAS floor: one ``X @ W`` plus one ``X.T @ G`` over all rows.
 This script times the same data with the leanest numpy loop that still does
 a step's work (gather the rows, logits, stable softmax, loss, ``P - Y``,
 both gradients, the L2-decayed update): the estimator's fused softmax pass
-(``_loss_and_logit_gradient``, about a dozen numpy calls) and the rest
+(``_loss_and_logit_gradient``, about ten numpy calls) and the rest
 written inline, with preallocated buffers and no estimator around it, and
 with parts of it left out, so the floor of *any* numpy implementation of
 the step can be read off. It takes
@@ -29,7 +29,7 @@ from sksoftmax._benchmark import (
     make_dense_data,
     ours_for_timing,
 )
-from sksoftmax._loss import _loss_and_logit_gradient
+from sksoftmax._loss import _flat_true_class, _loss_and_logit_gradient
 
 BATCH = 256
 
@@ -48,8 +48,19 @@ def epoch(X, y, W, b, buffers, order, *, gather, softmax, update, eta=0.01, l2=1
         np.matmul(W, xb.T, out=logits)
         if softmax:
             logits += b[:, np.newaxis]
-            # The estimator's fused pass: loss, and P - Y over the batch.
-            total += _loss_and_logit_gradient(logits, yb, None, float(BATCH), samples)
+            # The estimator's fused pass: loss, and P - Y over the batch,
+            # shifted by the true class's logit, with its stable fallback.
+            true_class = _flat_true_class(yb, BATCH, samples)
+            loss = _loss_and_logit_gradient(
+                logits, None, None, float(BATCH), true_class=true_class, fast=True
+            )
+            if loss is None:
+                np.matmul(W, xb.T, out=logits)
+                logits += b[:, np.newaxis]
+                loss = _loss_and_logit_gradient(
+                    logits, None, None, float(BATCH), true_class=true_class
+                )
+            total += loss
         np.matmul(xb.T, logits.T, out=grad_W.T)
         if update:
             np.matmul(logits, ones, out=grad_b)

@@ -1208,7 +1208,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         # Gathered rows of large dense data: the next batches' gather runs
         # in a second thread, on the core the products leave free.
         prefetcher = (
-            RowPrefetcher(X, batch_size)
+            RowPrefetcher(X, batch_size, y_encoded)
             if kernel is MinibatchGradient
             and isinstance(X, np.ndarray)
             and not (in_place or shuffle_blocks)
@@ -1451,8 +1451,13 @@ def _train_epoch(
                     rows, state.coef, state.intercept
                 )
             else:
+                X_batch, true_class = next(gathered)
                 batch_loss, batch_weight, grads = gradient(
-                    rows, state.coef, state.intercept, X_batch=next(gathered)
+                    rows,
+                    state.coef,
+                    state.intercept,
+                    X_batch=X_batch,
+                    true_class=true_class,
                 )
             if grads is None:
                 continue  # zero-weight rows carry no gradient

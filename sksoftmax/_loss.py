@@ -20,6 +20,8 @@ LogisticRegression's ``C`` equals ``1 / (alpha * n_samples)``; the ``reg`` of
 Stanford cs231n's softmax assignment equals ``alpha / 2``.
 """
 
+import math
+
 import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
@@ -68,7 +70,20 @@ def log_softmax(raw_prediction, *, out=None):
     return out
 
 
-def _loss_and_logit_gradient(logits, y, sample_weight, weight_sum, samples=None):
+def _flat_true_class(y, n_samples, samples=None):
+    """Flat indices of each sample's true class in class-major logits.
+
+    ``y * n_samples + arange(n_samples)``: 1-D indexing with these costs a
+    fraction of 2-D fancy indexing on a small batch.
+    """
+    true_class = y * n_samples
+    true_class += np.arange(n_samples) if samples is None else samples
+    return true_class
+
+
+def _loss_and_logit_gradient(
+    logits, y, sample_weight, weight_sum, samples=None, *, true_class=None, fast=False
+):
     """Weighted cross-entropy, turning ``logits`` into its gradient, in one pass.
 
     The hot part of every minibatch step, shared by :func:`softmax_loss` and the
@@ -83,7 +98,7 @@ def _loss_and_logit_gradient(logits, y, sample_weight, weight_sum, samples=None)
         ``G.T = (P - Y).T @ diag(s / S)``, the gradient of the (unpenalised)
         loss with respect to the logits.
     y : ndarray of shape (n_samples,), dtype=intp
-        Encoded labels.
+        Encoded labels (unused when ``true_class`` is given).
     sample_weight : ndarray of shape (n_samples,) or None
         None means unit weights.
     weight_sum : float
@@ -92,41 +107,62 @@ def _loss_and_logit_gradient(logits, y, sample_weight, weight_sum, samples=None)
         repeated samples and zero weights equivalent to removal.
     samples : ndarray of shape (n_samples,), default=None
         ``arange(n_samples)``, when the caller keeps one to reuse.
+    true_class : ndarray of shape (n_samples,), default=None
+        :func:`_flat_true_class` of the labels, when the caller has it.
+    fast : bool, default=False
+        Shift each sample's logits by its true class's rather than by their
+        maximum: one reduction fewer, and the loss is the log of the sum
+        alone. Returns None, with ``logits`` overwritten, where that shift
+        leaves a logit beyond ``exp``'s range (a wrong class's logit some 88
+        above the true one in float32, 709 in float64) or anything is not
+        finite: the caller then computes the logits again and calls this
+        with ``fast=False``.
 
     Returns
     -------
-    loss : float
+    loss : float or None
         ``1/S * sum_i s_i * (log sum_k exp(z_ik) - z_iy_i)``.
     """
-    n_samples = logits.shape[1]
-    if samples is None:
-        samples = np.arange(n_samples)
-    # The true class's logits by flat index into the (C-contiguous) logits:
-    # 1-D indexing costs a fraction of 2-D fancy indexing on a small batch.
     if not logits.flags.c_contiguous:
         raise ValueError("logits must be C-contiguous: they are updated in place.")
+    if true_class is None:
+        true_class = _flat_true_class(y, logits.shape[1], samples)
     flat_logits = logits.reshape(-1)  # a view of the contiguous logits
-    true_class = y * n_samples
-    true_class += samples
-    # Subtracting each sample's largest logit makes every exponent <= 0 and the
-    # largest term exactly 1: exp never overflows and the sum lies in
-    # [1, n_classes], so its log never underflows (see log_softmax).
-    # (The ufuncs' reduce directly: the array methods add a Python layer that
-    # costs a third of a reduction this small.)
-    logits -= np.maximum.reduce(logits, axis=0)
     true_logit = flat_logits.take(true_class)
+    # Subtracting a shift from each sample's logits leaves the softmax as it
+    # is and keeps exp in range. With the largest logit (the stable path),
+    # every exponent is <= 0 and the largest term is exactly 1: exp never
+    # overflows and the sum lies in [1, n_classes], so its log never
+    # underflows (see log_softmax). With the true class's logit (fast), that
+    # class's term is exactly 1, so the sum is >= 1 and its log, the sample's
+    # loss, never underflows either; only an overflow (inf, caught below)
+    # can go wrong. Both are exact to the rounding of exp and log.
+    # (The ufuncs reduce directly: the array methods add a Python layer that
+    # costs a third of a reduction this small.)
+    if fast:
+        logits -= true_logit
+    else:
+        row_max = np.maximum.reduce(logits, axis=0)
+        logits -= row_max
+        true_logit -= row_max
     np.exp(logits, out=logits)
     sum_exp = np.add.reduce(logits, axis=0)
-    # -log p_y = log(sum_k exp z_k) - z_y; then P - Y: the softmax Jacobian
-    # collapses to this because sum_k p_k = 1.
+    # -log p_y = log(sum_k exp z_k) - z_y, both shifted; then P - Y: the
+    # softmax Jacobian collapses to this because sum_k p_k = 1.
+    log_sum_exp = np.log(sum_exp)
+    if not fast:
+        log_sum_exp -= true_logit
     if sample_weight is None:
-        loss = float(np.add.reduce(np.log(sum_exp)) - np.add.reduce(true_logit))
-        loss /= weight_sum
+        loss = float(np.add.reduce(log_sum_exp)) / weight_sum
+        if fast and not math.isfinite(loss):
+            return None
         sum_exp *= weight_sum
         logits /= sum_exp
         flat_logits[true_class] -= 1.0 / weight_sum
     else:
-        loss = float((np.log(sum_exp) - true_logit) @ sample_weight) / weight_sum
+        loss = float(log_sum_exp @ sample_weight) / weight_sum
+        if fast and not math.isfinite(loss):
+            return None
         logits *= sample_weight / (weight_sum * sum_exp)
         flat_logits[true_class] -= sample_weight / weight_sum
     return loss
@@ -468,10 +504,11 @@ class MinibatchGradient:
             return self.X.take(rows, axis=0, out=out, mode="clip")
         return self.X[rows]
 
-    def __call__(self, rows, coef, intercept, X_batch=None):
+    def __call__(self, rows, coef, intercept, X_batch=None, true_class=None):
         """Loss and gradients of the rows ``rows``.
 
-        ``X_batch``, if given, holds those rows of X already gathered (see
+        ``X_batch`` and ``true_class``, if given, hold those rows of X already
+        gathered and :func:`_flat_true_class` of their labels (see
         :class:`sksoftmax._prefetch.RowPrefetcher`).
 
         Returns
@@ -485,22 +522,30 @@ class MinibatchGradient:
             ``[grad_coef]`` or ``[grad_coef, grad_intercept]`` (buffers,
             overwritten by the next call).
         """
-        y, weight, weight_sum = self.labels_and_weights(rows)
-        if weight_sum <= 0:
-            return 0.0, 0.0, None  # zero-weight rows carry no gradient
-        n_rows = len(y)
+        if true_class is None or self.sample_weight is not None:
+            y, weight, weight_sum = self.labels_and_weights(rows)
+            n_rows = len(y)
+            if weight_sum <= 0:
+                return 0.0, 0.0, None  # zero-weight rows carry no gradient
+            if true_class is None:
+                true_class = _flat_true_class(y, n_rows, self.arange[:n_rows])
+        else:
+            n_rows = len(true_class)
+            weight, weight_sum = None, float(n_rows)
         if X_batch is None:
             X_batch = self.gather(rows)
         logits = self.logits(n_rows)
-        if self.dense:
-            np.matmul(coef, X_batch.T, out=logits)
-        else:
-            logits[...] = coef @ X_batch.T
-        if intercept is not None:
-            logits += intercept[:, np.newaxis]
+        self.raw_logits(X_batch, coef, intercept, logits)
+        # The fast shift first; the stable one where it overflows (rare: a
+        # wrong class far above the true one, or diverged weights).
         loss = _loss_and_logit_gradient(
-            logits, y, weight, weight_sum, self.arange[:n_rows]
+            logits, None, weight, weight_sum, true_class=true_class, fast=True
         )
+        if loss is None:
+            self.raw_logits(X_batch, coef, intercept, logits)
+            loss = _loss_and_logit_gradient(
+                logits, None, weight, weight_sum, true_class=true_class
+            )
         if self.dense:
             # coef and its gradient are column-major (coef.T contiguous): for
             # a few classes BLAS runs these products about twice as fast as
@@ -512,6 +557,15 @@ class MinibatchGradient:
             return loss, weight_sum, [self.grad_coef]
         np.matmul(logits, self.ones[:n_rows], out=self.grad_intercept)
         return loss, weight_sum, [self.grad_coef, self.grad_intercept]
+
+    def raw_logits(self, X_batch, coef, intercept, out):
+        """``coef @ X_batch.T + intercept[:, None]``, class-major, into ``out``."""
+        if self.dense:
+            np.matmul(coef, X_batch.T, out=out)
+        else:
+            out[...] = coef @ X_batch.T
+        if intercept is not None:
+            out += intercept[:, np.newaxis]
 
 
 class ArrayAPIMinibatchGradient:

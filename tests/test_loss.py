@@ -1,5 +1,7 @@
 """Tests of the math kernel: vectorized vs loop reference, gradients, invariances."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -8,7 +10,7 @@ from numpy.testing import assert_allclose
 from scipy import sparse
 
 from sksoftmax import check_gradient, log_softmax, softmax_loss, softmax_loss_naive
-from sksoftmax._loss import put_rows
+from sksoftmax._loss import MinibatchGradient, _loss_and_logit_gradient, put_rows
 
 
 @st.composite
@@ -226,3 +228,58 @@ def test_put_rows_equals_fancy_assignment(dtype, layout):
     other = np.float64 if dtype == np.float32 else np.float32
     put_rows(array, rows[:2], np.ones((2, 3), dtype=other))
     np.testing.assert_array_equal(array[rows[:2]], 1.0)
+
+
+def _training_kernel(X, y, sample_weight, n_classes, fit_intercept):
+    return MinibatchGradient(
+        X, y.astype(np.intp), sample_weight, n_classes, len(y), fit_intercept
+    )
+
+
+@given(problems())
+def test_training_kernel_equals_softmax_loss(problem):
+    # The training loop's kernel (fast shift, flat true-class indices) on
+    # gathered rows gives the public kernel's loss and data gradient.
+    coef, intercept, X, y, _, sample_weight = problem
+    kernel = _training_kernel(X, y, sample_weight, coef.shape[0], intercept is not None)
+    rows = np.arange(len(y))[::-1]
+    loss, weight_sum, grads = kernel(rows, np.asfortranarray(coef), intercept)
+    weights = None if sample_weight is None else sample_weight[rows]
+    expected = softmax_loss(coef, intercept, X[rows], y[rows], sample_weight=weights)
+    assert weight_sum == pytest.approx(len(y) if weights is None else weights.sum())
+    assert_allclose(loss, expected[0], rtol=1e-10)
+    assert_allclose(grads[0], expected[1], rtol=1e-10, atol=1e-12)
+    if intercept is not None:
+        assert_allclose(grads[1], expected[2], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_training_kernel_falls_back_where_the_fast_shift_overflows(weighted):
+    # Row 1's true class is 150 below its largest logit: exp(150) overflows
+    # float32 after the shift by the true class's logit, so the kernel
+    # computes that batch again with the stable shift by the largest logit.
+    X = np.array([[1.0], [1.0], [-1.0]], dtype=np.float32)
+    y = np.array([0, 1, 2])
+    coef = np.array([[150.0], [0.0], [-150.0]], dtype=np.float32)
+    logits = np.ascontiguousarray(coef @ X.T)
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert _loss_and_logit_gradient(logits, y, None, 3.0, fast=True) is None
+    sample_weight = np.array([1.0, 2.0, 0.5], np.float32) if weighted else None
+    kernel = _training_kernel(X, y, sample_weight, 3, fit_intercept=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, _, grads = kernel(np.arange(3), np.asfortranarray(coef), np.zeros(3))
+    expected = softmax_loss(
+        coef, np.zeros(3, np.float32), X, y, sample_weight=sample_weight
+    )
+    assert np.isfinite(loss) and np.all(np.isfinite(grads[0]))
+    assert_allclose(loss, expected[0], rtol=1e-6)
+    assert_allclose(grads[0], expected[1], rtol=1e-6)
+    assert_allclose(grads[1], expected[2], rtol=1e-6, atol=1e-7)
+
+
+def test_training_kernel_reports_diverged_weights_as_nan():
+    X, y = np.ones((4, 2)), np.array([0, 1, 2, 1])
+    coef = np.full((3, 2), np.nan, order="F")
+    with np.errstate(invalid="ignore"):
+        loss, _, _ = _training_kernel(X, y, None, 3, False)(np.arange(4), coef, None)
+    assert math.isnan(loss)

@@ -93,12 +93,22 @@ def test_no_prefetch_where_rows_are_not_gathered(data, count_prefetched_epochs):
 
 def test_the_batches_are_the_rows_in_order_and_the_thread_ends_early():
     X = np.arange(70.0).reshape(35, 2)
+    labels = np.arange(35) % 3
     order = np.random.default_rng(0).permutation(35)
-    prefetcher = RowPrefetcher(X, batch_size=2)  # chunks of 16 rows
+    prefetcher = RowPrefetcher(X, batch_size=2, labels=labels)  # chunks of 16 rows
     with prefetcher.epoch(order) as batches:
-        gathered = [batch.copy() for batch in batches]
+        gathered, true_classes = zip(
+            *[(batch.copy(), true_class) for batch, true_class in batches]
+        )
     assert [len(batch) for batch in gathered] == [2] * 17 + [1]
     assert_array_equal(np.concatenate(gathered), X[order])
+    # The flat true-class indices of class-major logits: y * n_rows + row.
+    for start, true_class in zip(range(0, 35, 2), true_classes):
+        batch_labels = labels[order[start : start + 2]]
+        expected = batch_labels * len(batch_labels) + np.arange(len(batch_labels))
+        assert_array_equal(true_class, expected)
+    with RowPrefetcher(X, batch_size=2).epoch(order) as batches:
+        assert all(true_class is None for _, true_class in batches)
 
     with prefetcher.epoch(order) as batches:
         for _ in range(3):
