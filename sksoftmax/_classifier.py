@@ -207,15 +207,19 @@ class _TrainingState:
             # Row 0 stays pinned at zero: binary logistic regression.
             for grad in grads:
                 grad[0, ...] = 0
-        if self.optimizer.momentum:
-            self.penalty.add_gradient(grads[0], self.coef)
-        elif self.penalty.l2:
+        optimizer, penalty = self.optimizer, self.penalty
+        if optimizer.momentum:
+            penalty.add_gradient(grads[0], self.coef)
+        elif penalty.l2:
             # Plain SGD: w <- (1 - eta l2) w - eta g, the L2 part of the
             # gradient applied in place rather than added to g.
-            self.coef *= 1.0 - self.optimizer.schedule(t) * self.penalty.l2
-        eta = self.optimizer.update_params(self.params, grads, t)
-        self.penalty.proximal_step(self.coef, eta, self.coef_velocity)
-        self.accumulate_average(t + 1)
+            self.coef *= 1.0 - optimizer.schedule(t) * penalty.l2
+        eta = optimizer.update_params(self.params, grads, t)
+        # (The checks inline: each call costs a few percent of a small step.)
+        if penalty.l1:
+            penalty.proximal_step(self.coef, eta, self.coef_velocity)
+        if self.average_start is not None:
+            self.accumulate_average(t + 1)
 
     def sparse_step(self, grads, columns, coef_rows, t):
         """One plain-SGD update touching only ``coef[:, columns]``.

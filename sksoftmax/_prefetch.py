@@ -70,10 +70,13 @@ class RowPrefetcher:
     with the next chunk. Extra memory: those two buffers, nothing of the
     size of X.
 
-    With ``labels``, the thread also looks up each batch's labels and turns
-    them into the flat indices of the true classes in the kernel's logits
-    (:func:`sksoftmax._loss._flat_true_class`): a few numpy calls a chunk
-    rather than three a batch in the training loop.
+    With ``labels``, each batch comes with the flat indices of its true
+    classes in the kernel's logits (:func:`sksoftmax._loss._flat_true_class`),
+    formed a chunk at a time: a few numpy calls a chunk rather than three a
+    batch. They are formed on the training loop's thread, and the batches'
+    views into the buffers are made once: the gather thread only gathers,
+    since whatever Python work it does holds the GIL, which the loop then
+    waits for.
 
     Parameters
     ----------
@@ -92,6 +95,14 @@ class RowPrefetcher:
         self.buffers = [
             np.empty((chunk_rows, X.shape[1]), dtype=X.dtype) for _ in range(2)
         ]
+        # Each buffer's batches, as views made once.
+        self.views = [
+            [
+                buffer[start : start + batch_size]
+                for start in range(0, chunk_rows, batch_size)
+            ]
+            for buffer in self.buffers
+        ]
 
     @contextmanager
     def epoch(self, order):
@@ -107,35 +118,39 @@ class RowPrefetcher:
             for start in range(0, len(order), chunk_rows)
         ]
         free, full = queue.Queue(), queue.Queue()
-        for buffer in self.buffers:
-            free.put(buffer)
+        for index in range(len(self.buffers)):
+            free.put(index)
 
         def produce():
             try:
                 for chunk in chunks:
-                    buffer = free.get()
-                    if buffer is None:
+                    index = free.get()
+                    if index is None:
                         return  # the loop ended early
                     rows = order[chunk]
                     # mode="clip" writes straight into the buffer; the rows
                     # are valid indices by construction.
-                    self.X.take(rows, axis=0, out=buffer[: len(rows)], mode="clip")
-                    full.put((buffer, len(rows), self.true_classes(rows)))
+                    out = self.buffers[index][: len(rows)]
+                    self.X.take(rows, axis=0, out=out, mode="clip")
+                    full.put(index)
             except BaseException as error:  # handed to the training loop
                 full.put(error)
 
         def batches():
-            for _ in chunks:
-                item = full.get()
-                if isinstance(item, BaseException):
-                    raise item
-                buffer, n_rows, true_classes = item
-                for index, start in enumerate(range(0, n_rows, self.batch_size)):
-                    yield (
-                        buffer[start : min(start + self.batch_size, n_rows)],
-                        None if true_classes is None else true_classes[index],
-                    )
-                free.put(buffer)
+            for chunk in chunks:
+                true_classes = self.true_classes(order[chunk])
+                index = full.get()
+                if isinstance(index, BaseException):
+                    raise index
+                views = self.views[index]
+                n_rows = chunk.stop - chunk.start
+                n_batches = -(-n_rows // self.batch_size)
+                for j in range(n_batches):
+                    X_batch = views[j]
+                    if j == n_batches - 1 and n_rows % self.batch_size:
+                        X_batch = X_batch[: n_rows % self.batch_size]
+                    yield X_batch, None if true_classes is None else true_classes[j]
+                free.put(index)
 
         thread = threading.Thread(
             target=produce, name="sksoftmax-prefetch", daemon=True
