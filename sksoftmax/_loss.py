@@ -504,12 +504,21 @@ class MinibatchGradient:
             return self.X.take(rows, axis=0, out=out, mode="clip")
         return self.X[rows]
 
-    def __call__(self, rows, coef, intercept, X_batch=None, true_class=None):
+    def __call__(
+        self, rows, coef, intercept, X_batch=None, true_class=None, weights=None
+    ):
         """Loss and gradients of the rows ``rows``.
 
         ``X_batch`` and ``true_class``, if given, hold those rows of X already
         gathered and :func:`_flat_true_class` of their labels (see
         :class:`sksoftmax._prefetch.RowPrefetcher`).
+
+        ``weights``, if given, is the column-major (n_classes, n_features + 1)
+        array whose first columns are ``coef`` and whose last is
+        ``intercept``, and ``X_batch`` then ends with a column of ones: the
+        intercept joins both products (no separate add, no separate sum for
+        its gradient), and the gradients are the two parts of one such
+        array.
 
         Returns
         -------
@@ -535,17 +544,21 @@ class MinibatchGradient:
         if X_batch is None:
             X_batch = self.gather(rows)
         logits = self.logits(n_rows)
-        self.raw_logits(X_batch, coef, intercept, logits)
+        self.raw_logits(X_batch, coef, intercept, logits, weights)
         # The fast shift first; the stable one where it overflows (rare: a
         # wrong class far above the true one, or diverged weights).
         loss = _loss_and_logit_gradient(
             logits, None, weight, weight_sum, true_class=true_class, fast=True
         )
         if loss is None:
-            self.raw_logits(X_batch, coef, intercept, logits)
+            self.raw_logits(X_batch, coef, intercept, logits, weights)
             loss = _loss_and_logit_gradient(
                 logits, None, weight, weight_sum, true_class=true_class
             )
+        if weights is not None:
+            grad = self.joint_gradient(weights)
+            np.matmul(X_batch.T, logits.T, out=grad.T)
+            return loss, weight_sum, self.joint_grads
         if self.dense:
             # coef and its gradient are column-major (coef.T contiguous): for
             # a few classes BLAS runs these products about twice as fast as
@@ -558,14 +571,28 @@ class MinibatchGradient:
         np.matmul(logits, self.ones[:n_rows], out=self.grad_intercept)
         return loss, weight_sum, [self.grad_coef, self.grad_intercept]
 
-    def raw_logits(self, X_batch, coef, intercept, out):
-        """``coef @ X_batch.T + intercept[:, None]``, class-major, into ``out``."""
+    def raw_logits(self, X_batch, coef, intercept, out, weights=None):
+        """``coef @ X_batch.T + intercept[:, None]``, class-major, into ``out``
+        (``weights @ X_batch.T`` for joint weights and rows ending in ones)."""
+        if weights is not None:
+            np.matmul(weights, X_batch.T, out=out)
+            return
         if self.dense:
             np.matmul(coef, X_batch.T, out=out)
         else:
             out[...] = coef @ X_batch.T
         if intercept is not None:
             out += intercept[:, np.newaxis]
+
+    def joint_gradient(self, weights):
+        """The gradient buffer shaped as the joint ``weights`` (made once), and
+        its two parts in ``self.joint_grads``."""
+        buffer = getattr(self, "joint_buffer", None)
+        if buffer is None or buffer.shape != weights.shape:
+            buffer = np.empty(weights.shape, dtype=weights.dtype, order="F")
+            self.joint_buffer = buffer
+            self.joint_grads = [buffer[:, :-1], buffer[:, -1]]
+        return buffer
 
 
 class ArrayAPIMinibatchGradient:

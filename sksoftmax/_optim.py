@@ -527,6 +527,20 @@ class SGDOptimizer:
         for velocity in self.velocities:
             velocity[...] = 0
 
+    def update_joint(self, weights, grads, t):
+        """:meth:`update_params` without momentum for a weight matrix and an
+        intercept kept as one array, ``weights`` (its first columns and its
+        last), whose gradients ``grads`` are likewise the two parts of one
+        array: two numpy calls for both rather than two for each."""
+        eta = self.schedule(t)
+        coef_scale, intercept_scale = self.step_scales
+        gradient = grads[0].base
+        if intercept_scale != coef_scale:
+            grads[1] *= intercept_scale / coef_scale
+        gradient *= eta * coef_scale
+        weights -= gradient
+        return eta
+
     def update_params(self, params, grads, t):
         """Take one step; ``grads`` are scratch and are overwritten."""
         eta = self.schedule(t)

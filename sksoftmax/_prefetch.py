@@ -6,8 +6,12 @@ waits on memory: on 200,000 x 100 float32 rows it took a fifth of the epoch
 default batch size run on one BLAS thread (see ``SMALL_BATCH_PRODUCT``), so
 on a machine with a second core the gather of the next few batches can run
 there meanwhile: numpy's ``take`` releases the GIL while it copies. The
-batches are exactly those of the serial loop, and so is the fit (bit for bit
-with OpenBLAS, as tested; a BLAS whose results depend on the alignment of
+batches are exactly those of the serial loop. Since the rows are copied
+anyway, the thread also appends a 1 to each, so that the intercept joins
+the products as a last column of the weights (see ``join_weights`` of the
+training state): the fit then equals the serial one up to the rounding of
+the intercept's sums. Without an intercept it is the same bit for bit
+(with OpenBLAS, as tested; a BLAS whose results depend on the alignment of
 its input, as MKL's may without ``MKL_CBWR``, can differ in the last bits).
 """
 
@@ -84,16 +88,23 @@ class RowPrefetcher:
     batch_size : int
     labels : ndarray of shape (n_samples,), dtype=intp, default=None
         Encoded labels.
+    ones_column : bool, default=False
+        End each gathered row with a 1, for a kernel whose weights hold the
+        intercept as their last column (``weights`` of
+        :class:`sksoftmax._loss.MinibatchGradient`). The gather into the
+        buffer's first columns then costs a second copy, in this thread.
     """
 
-    def __init__(self, X, batch_size, labels=None):
+    def __init__(self, X, batch_size, labels=None, ones_column=False):
         self.X = X
         self.batch_size = batch_size
         self.labels = labels
+        self.ones_column = ones_column
         self.samples = np.arange(batch_size)
         chunk_rows = CHUNK_BATCHES * batch_size
         self.buffers = [
-            np.empty((chunk_rows, X.shape[1]), dtype=X.dtype) for _ in range(2)
+            np.ones((chunk_rows, X.shape[1] + ones_column), dtype=X.dtype)
+            for _ in range(2)
         ]
         # Each buffer's batches, as views made once.
         self.views = [
@@ -130,7 +141,7 @@ class RowPrefetcher:
                     rows = order[chunk]
                     # mode="clip" writes straight into the buffer; the rows
                     # are valid indices by construction.
-                    out = self.buffers[index][: len(rows)]
+                    out = self.buffers[index][: len(rows), : self.X.shape[1]]
                     self.X.take(rows, axis=0, out=out, mode="clip")
                     full.put(index)
             except BaseException as error:  # handed to the training loop

@@ -253,8 +253,33 @@ def test_training_kernel_equals_softmax_loss(problem):
         assert_allclose(grads[1], expected[2], rtol=1e-10, atol=1e-12)
 
 
+@given(problems())
+def test_training_kernel_with_joint_weights_equals_separate_ones(problem):
+    # coef and intercept as one array, rows ending in a 1 (as the gather
+    # thread supplies them): the same loss and gradients, as two views.
+    coef, intercept, X, y, _, sample_weight = problem
+    if intercept is None:
+        intercept = np.zeros(coef.shape[0])
+    kernel = _training_kernel(X, y, sample_weight, coef.shape[0], True)
+    rows = np.arange(len(y))[::-1]
+    loss, weight_sum, grads = kernel(rows, np.asfortranarray(coef), intercept)
+    grads = [grad.copy() for grad in grads]
+    weights = np.asfortranarray(np.column_stack([coef, intercept]))
+    X_ones = np.column_stack([X[rows], np.ones(len(y))])
+    joint_loss, joint_weight_sum, joint_grads = kernel(
+        rows, weights[:, :-1], weights[:, -1], X_batch=X_ones, weights=weights
+    )
+    assert joint_weight_sum == weight_sum
+    assert_allclose(joint_loss, loss, rtol=1e-12)
+    assert joint_grads[0].base is joint_grads[1].base  # one array's two parts
+    assert joint_grads[0].base.shape == weights.shape
+    assert_allclose(joint_grads[0], grads[0], rtol=1e-10, atol=1e-12)
+    assert_allclose(joint_grads[1], grads[1], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("joint", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_training_kernel_falls_back_where_the_fast_shift_overflows(weighted):
+def test_training_kernel_falls_back_where_the_fast_shift_overflows(weighted, joint):
     # Row 1's true class is 150 below its largest logit: exp(150) overflows
     # float32 after the shift by the true class's logit, so the kernel
     # computes that batch again with the stable shift by the largest logit.
@@ -266,8 +291,16 @@ def test_training_kernel_falls_back_where_the_fast_shift_overflows(weighted):
         assert _loss_and_logit_gradient(logits, y, None, 3.0, fast=True) is None
     sample_weight = np.array([1.0, 2.0, 0.5], np.float32) if weighted else None
     kernel = _training_kernel(X, y, sample_weight, 3, fit_intercept=True)
+    weights = np.asfortranarray(np.column_stack([coef, np.zeros(3, np.float32)]))
+    joint_args = (
+        dict(X_batch=np.column_stack([X, np.ones(3, np.float32)]), weights=weights)
+        if joint
+        else {}
+    )
     with np.errstate(over="ignore", invalid="ignore"):
-        loss, _, grads = kernel(np.arange(3), np.asfortranarray(coef), np.zeros(3))
+        loss, _, grads = kernel(
+            np.arange(3), weights[:, :-1], weights[:, -1], **joint_args
+        )
     expected = softmax_loss(
         coef, np.zeros(3, np.float32), X, y, sample_weight=sample_weight
     )
