@@ -310,6 +310,37 @@ def test_training_kernel_falls_back_where_the_fast_shift_overflows(weighted, joi
     assert_allclose(grads[1], expected[2], rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("sample_weight", [None, 2.0, 1e34])
+def test_training_kernel_is_exact_where_the_fast_sum_nears_overflow(sample_weight):
+    # After the shift by the true class's logit, a wrong class 85 above it
+    # makes a finite sum of exps near float32's largest value (exp(85) =
+    # 8e36). Scaled by the weight sum before the division, that sum
+    # overflowed, and the row's probabilities came out as 0: a finite loss
+    # with a wrong gradient. Large sample weights did the same at margins of
+    # a few units.
+    n_rows = 512
+    X = np.zeros((n_rows, 2), np.float32)
+    X[:, 1] = 1.0
+    X[0, 0] = 1.0  # row 0 alone sees the first feature's weights
+    y = np.arange(n_rows) % 3
+    y[0] = 0
+    coef = np.asfortranarray(np.array([[0, 0], [85, 0], [0, 0]], np.float32))
+    if sample_weight is not None:
+        sample_weight = np.full(n_rows, sample_weight, np.float32)
+        if sample_weight[0] > 1e30:
+            coef[1, 0] = 10.0  # a margin of 10 was enough with these weights
+    kernel = _training_kernel(X, y, sample_weight, 3, fit_intercept=True)
+    intercept = np.zeros(3, np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, _, grads = kernel(np.arange(n_rows), coef, intercept)
+    expected = softmax_loss(coef, intercept, X, y, sample_weight=sample_weight)
+    assert_allclose(loss, expected[0], rtol=1e-6)
+    # Row 0's wrong class gets its push down (it was 0).
+    assert grads[0][1, 0] > 0
+    assert_allclose(grads[0], expected[1], rtol=1e-5, atol=1e-6)
+    assert_allclose(grads[1], expected[2], rtol=1e-5, atol=1e-6)
+
+
 def test_training_kernel_reports_diverged_weights_as_nan():
     X, y = np.ones((4, 2)), np.array([0, 1, 2, 1])
     coef = np.full((3, 2), np.nan, order="F")

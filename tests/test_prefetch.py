@@ -1,5 +1,6 @@
 """Gathering rows in a second thread: the same fit, and no thread left behind."""
 
+import copy
 import math
 import pickle
 import threading
@@ -123,14 +124,32 @@ def test_joint_weights_are_views_and_survive_copies_and_pickles(
     assert state.join_weights() is weights  # already joined: kept
 
     restored = pickle.loads(pickle.dumps(clf))
+    serial = pickle.loads(pickle.dumps(clf))
     loaded = restored._training_state
     assert not np.shares_memory(loaded.coef, loaded.intercept)  # separate arrays
+    # Joining separate arrays keeps their values.
+    coef, intercept = loaded.coef.copy(), loaded.intercept.copy()
+    rejoined = copy.deepcopy(loaded)
+    weights = rejoined.join_weights()
+    assert_array_equal(weights[:, :-1], coef)
+    assert_array_equal(weights[:, -1], intercept)
+    assert rejoined.coef.base is weights and rejoined.intercept.base is weights
+
     clf.partial_fit(X, y)
     restored.partial_fit(X, y)
     joined = restored._training_state
     assert joined.coef.base is not None and joined.coef.base is joined.intercept.base
     assert_array_equal(restored.coef_, clf.coef_)
     assert_array_equal(restored.intercept_, clf.intercept_)
+    # And the continuation is the one of separate weights and no thread (up
+    # to the rounding of the intercept's sums), so nothing was lost on the
+    # way: both of the above could share a fault of the re-join.
+    with pytest.MonkeyPatch.context() as no_thread:
+        no_thread.setattr(classifier, "prefetch_pays", lambda *args: False)
+        serial.partial_fit(X, y)
+    assert serial._training_state.coef.base is None
+    assert_allclose(clf.coef_, serial.coef_, rtol=1e-9, atol=1e-11)
+    assert_allclose(clf.intercept_, serial.intercept_, rtol=1e-9, atol=1e-11)
 
 
 def test_no_prefetch_where_rows_are_not_gathered(data, count_prefetched_epochs):
