@@ -152,24 +152,20 @@ def _loss_and_logit_gradient(
     log_sum_exp = np.log(sum_exp)
     if not fast:
         log_sum_exp -= true_logit
+    if sample_weight is None:
+        loss = float(np.add.reduce(log_sum_exp)) / weight_sum
+        row_weight = 1.0 / weight_sum
+    else:
+        loss = float(log_sum_exp @ sample_weight) / weight_sum
+        row_weight = sample_weight / weight_sum
+    if fast and not math.isfinite(loss):
+        return None
     # The softmax first, then the weights: after the true class's shift a
     # finite sum_exp may be near the largest float, where multiplying it by
     # the weight sum would overflow (and a row's probabilities become 0).
-    if sample_weight is None:
-        loss = float(np.add.reduce(log_sum_exp)) / weight_sum
-        if fast and not math.isfinite(loss):
-            return None
-        logits /= sum_exp
-        logits *= 1.0 / weight_sum
-        flat_logits[true_class] -= 1.0 / weight_sum
-    else:
-        loss = float(log_sum_exp @ sample_weight) / weight_sum
-        if fast and not math.isfinite(loss):
-            return None
-        logits /= sum_exp
-        row_weight = sample_weight / weight_sum
-        logits *= row_weight
-        flat_logits[true_class] -= row_weight
+    logits /= sum_exp
+    logits *= row_weight
+    flat_logits[true_class] -= row_weight
     return loss
 
 
