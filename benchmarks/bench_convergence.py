@@ -73,15 +73,10 @@ def timed_fit(estimator, X, y, repeats):
     return estimator, min(times)
 
 
-# --budget: settings of ours, each a sequence of fits of growing effort.
-BUDGET_SETTINGS = {
-    "defaults, tol 1e-3 to 1e-8": [{"tol": 10.0**-k} for k in range(3, 9)],
-    "average=True": "epochs",
-    "momentum=0.9": "epochs",
-    "full batch": "epochs",
-    "full batch, momentum=0.9": "epochs",
-}
-BUDGET_PARAMS = {
+# --budget: settings of ours, each run with growing effort: the defaults with
+# ever smaller tol, the others for 1, 2, 4, ... epochs (tol=None).
+TOL_SWEEP = "defaults, tol 1e-3 to 1e-8"
+EPOCH_SETTINGS = {
     "average=True": {"average": True},
     "momentum=0.9": {"momentum": 0.9},
     "full batch": {"batch_size": 10**9},
@@ -92,13 +87,13 @@ MAX_EPOCHS = 4096
 
 def efforts(setting):
     """The fits of one --budget setting, from least to most work."""
-    sequence = BUDGET_SETTINGS[setting]
-    if sequence != "epochs":
-        yield from sequence
+    if setting == TOL_SWEEP:
+        for exponent in range(3, 9):
+            yield {"tol": 10.0**-exponent}
         return
     max_iter = 1
     while max_iter <= MAX_EPOCHS:
-        yield {"tol": None, "max_iter": max_iter, **BUDGET_PARAMS[setting]}
+        yield {"tol": None, "max_iter": max_iter, **EPOCH_SETTINGS[setting]}
         max_iter *= 2
 
 
@@ -135,7 +130,7 @@ def best_gaps_in_budget(setting, X, y, alpha, f_star, time_reference):
 
 def budget(alphas):
     """The --budget table."""
-    settings = list(BUDGET_SETTINGS)
+    settings = [TOL_SWEEP, *EPOCH_SETTINGS]
     print(
         "Least gap to f* (%) within LogisticRegression's fit time (the fit that "
         "got it) / within ten times it; -: no fit was that fast\n"
