@@ -375,6 +375,22 @@ def _state_from_plain(value):
     return value
 
 
+# The parameters a training state is built from (see
+# SoftmaxSGDClassifier._check_state_params).
+_STATE_PARAMS = (
+    "penalty",
+    "alpha",
+    "l1_ratio",
+    "fit_intercept",
+    "learning_rate",
+    "eta0",
+    "power_t",
+    "momentum",
+    "nesterovs_momentum",
+    "average",
+)
+
+
 class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstimator):
     """Multinomial logistic (softmax) regression trained by minibatch SGD.
 
@@ -487,7 +503,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         Weights ``{label: weight}`` multiplied into ``sample_weight``;
         "balanced" uses ``n_samples / (n_classes * np.bincount(y))``.
     warm_start : bool, default=False
-        Start :meth:`fit` from the previous solution.
+        Start :meth:`fit` from the previous solution (for whichever of
+        ``coef_init`` and ``intercept_init`` is not given). The schedule,
+        momentum and averages start afresh, with the current parameters.
     average : bool or int, default=False
         Averaged SGD: predict with the running mean of the weights, from the
         first update (True) or once ``t`` reaches the given count.
@@ -674,19 +692,20 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     f"warm_start needs the classes of the previous fit, "
                     f"{self.classes_.tolist()}; got {classes.tolist()}."
                 )
-            if coef_init is not None or intercept_init is not None:
-                coef, intercept = self._initial_params(
-                    coef_init, intercept_init, len(classes), X
-                )
-            elif warm:
-                coef, intercept = self._initial_params(
-                    self.coef_,
-                    self.intercept_ if self.fit_intercept else None,
-                    len(classes),
-                    X,
-                )
-            else:
-                coef, intercept = self._initial_params(None, None, len(classes), X)
+            if warm:
+                if self.coef_.shape[1] != X.shape[1]:
+                    raise ValueError(
+                        f"warm_start needs X with the {self.coef_.shape[1]} "
+                        f"features of the previous fit; got {X.shape[1]}."
+                    )
+                # What is not given starts where the previous fit ended.
+                if coef_init is None:
+                    coef_init = self.coef_
+                if intercept_init is None and self.fit_intercept:
+                    intercept_init = self.intercept_
+            coef, intercept = self._initial_params(
+                coef_init, intercept_init, len(classes), X
+            )
 
             rng = check_random_state(self.random_state)
             train_rows, validation_rows = self._split_validation(
@@ -762,6 +781,16 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         self : object
             The updated estimator. If this call raises, the estimator is left
             exactly as it was.
+
+        Notes
+        -----
+        The schedule, penalty, momentum and averaging are built by the first
+        call (or by :meth:`fit`) and carried across calls: changing a
+        parameter they depend on (``penalty``, ``alpha``, ``l1_ratio``,
+        ``fit_intercept``, ``learning_rate``, ``eta0``, ``power_t``,
+        ``momentum``, ``nesterovs_momentum``, ``average``) in between raises
+        a ValueError that names it. After :meth:`fit` with early stopping,
+        training continues from the best epoch, the one ``coef_`` holds.
         """
         with _state_restored_on_error(self):
             first_call = not hasattr(self, "classes_")
@@ -800,6 +829,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 )
             if not first_call:
                 check_same_namespace(X, self, attribute="coef_", method="partial_fit")
+                self._check_state_params()
             X, y, sample_weight = self._validate_X_y_weight(
                 X, y, sample_weight, reset=first_call
             )
@@ -869,6 +899,30 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             self._training_state = state
             self._publish(*result["model"])
         return self
+
+    def _check_state_params(self):
+        """Refuse to continue a training state built with other parameters.
+
+        The schedule, penalty, momentum and averaging are built on the first
+        call (or by fit) and carried across calls; a parameter changed since
+        would be silently ignored.
+        """
+        built_with = getattr(self._training_state, "built_with", None)
+        if built_with is None:
+            return  # a model saved before this check existed
+        changed = [
+            f"{name}={value!r} (now {getattr(self, name)!r})"
+            for name, value in built_with.items()
+            if getattr(self, name) != value
+        ]
+        if changed:
+            raise ValueError(
+                "partial_fit continues the training of earlier calls, whose "
+                f"schedule, penalty, momentum and averaging were built with "
+                f"{', '.join(changed)}. Set these back, or start again: fit "
+                "(warm_start=True starts from the current weights), or "
+                "partial_fit on a clone."
+            )
 
     # ------------------------------------------------------------- predict
 
@@ -1160,7 +1214,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             average_start = int(self.average)
         else:
             average_start = None
-        return _TrainingState(coef, intercept, optimizer, penalty, average_start)
+        state = _TrainingState(coef, intercept, optimizer, penalty, average_start)
+        state.built_with = {name: getattr(self, name) for name in _STATE_PARAMS}
+        return state
 
     def _split_validation(self, y_encoded, sample_weight, n_classes, rng):
         rows = np.arange(len(y_encoded))
@@ -1192,6 +1248,12 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 "early_stopping left positive sample_weight on fewer than 2 classes "
                 "in the training part; give more samples positive weight, or use "
                 "another validation_fraction or early_stopping=False."
+            )
+        if not np.any(sample_weight[validation_rows] > 0):
+            raise ValueError(
+                "early_stopping left no positive sample_weight in the validation "
+                "part, so its loss cannot be measured; give more samples positive "
+                "weight, or use another validation_fraction or early_stopping=False."
             )
         return np.sort(train_rows), np.sort(validation_rows)
 
@@ -1276,7 +1338,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             else functools.partial(_train_epoch, prefetcher=prefetcher)
         )
         loss_curve, validation_loss_curve, validation_scores = [], [], []
-        monitor, best_model, n_epochs = StallMonitor(), None, 0
+        monitor, best, n_epochs = StallMonitor(), None, 0
         last_good = None  # the state before the epoch, for divergence
         converged = (
             not check_convergence
@@ -1375,10 +1437,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     else monitor.update(current, self.tol, self.n_iter_no_change)
                 )
                 if improved and validation_rows is not None:
-                    best_model = tuple(
-                        None if p is None else _copy(p)
-                        for p in (coef_model, intercept_model)
-                    )
+                    # The whole state, not only the model: what continues
+                    # from this fit (partial_fit) starts where coef_ is.
+                    best = (state.snapshot(None if best is None else best[0]), t)
                 if callbacks is not None and callbacks.epoch_end(
                     coef_model, intercept_model
                 ):
@@ -1397,7 +1458,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 "objective stopped improving by tol; increase max_iter.",
                 ConvergenceWarning,
             )
-        model = state.model() if best_model is None else best_model
+        if best is not None:
+            state.restore(best[0])  # early stopping keeps the best epoch
+            t = best[1]
         return {
             "t": t,
             "n_epochs": n_epochs,
@@ -1405,7 +1468,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             "validation_loss_curve": validation_loss_curve,
             "validation_scores": validation_scores,
             "best_loss": monitor.best,
-            "model": model,
+            "model": state.model(),
         }
 
 

@@ -357,6 +357,33 @@ def test_warm_start_continues():
     assert warm_loss < first_loss + 0.1 * (cold_loss - first_loss)
 
 
+def test_warm_start_keeps_what_coef_init_or_intercept_init_do_not_give():
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0, cluster_std=3)
+    clf = SoftmaxSGDClassifier(random_state=0, max_iter=3, tol=None, warm_start=True)
+    clf.fit(X, y)
+    previous_intercept = clf.intercept_.copy()
+    assert np.abs(previous_intercept).max() > 0.05
+    zeros = np.zeros_like(clf.coef_)
+    # One epoch from coef 0 and the previous intercepts: the intercepts
+    # move by one epoch's steps, not back to 0 first.
+    clf.set_params(max_iter=1).fit(X, y, coef_init=zeros)
+    cold = SoftmaxSGDClassifier(random_state=0, max_iter=1, tol=None).fit(
+        X, y, coef_init=zeros, intercept_init=previous_intercept
+    )
+    assert_allclose(clf.intercept_, cold.intercept_, rtol=1e-12)
+    assert_allclose(clf.coef_, cold.coef_, rtol=1e-12)
+
+
+def test_warm_start_on_other_features_names_the_previous_fit():
+    X, y = make_blobs(n_samples=100, centers=3, random_state=0)
+    clf = SoftmaxSGDClassifier(random_state=0, warm_start=True).fit(X, y)
+    coef = clf.coef_.copy()
+    with pytest.raises(ValueError, match="warm_start needs X with the 2 features"):
+        clf.fit(np.c_[X, X], y)
+    assert_array_equal(clf.coef_, coef)
+    assert clf.n_features_in_ == 2
+
+
 def test_max_iter_reached_before_tol_warns():
     X, y = make_blobs(n_samples=300, centers=3, random_state=0, cluster_std=3)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
@@ -453,6 +480,69 @@ def test_early_stopping_keeps_the_best_epoch():
     log_proba = decision - np.log(np.exp(decision).sum(axis=1, keepdims=True))
     validation_loss = -np.mean(log_proba[np.arange(len(validation)), y[validation]])
     assert validation_loss == pytest.approx(clf.best_loss_, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"learning_rate": "constant", "eta0": 0.5},
+        {"learning_rate": "constant", "eta0": 0.5, "momentum": 0.9},
+        {"learning_rate": "constant", "eta0": 0.5, "average": True},
+        {"eta0": 0.5},  # "adaptive": the step shrinks after the best epoch
+    ],
+)
+def test_partial_fit_after_early_stopping_continues_from_the_best_epoch(params):
+    X, y = make_classification(
+        n_samples=3000,
+        n_features=20,
+        n_informative=5,
+        n_classes=3,
+        flip_y=0.2,
+        random_state=0,
+    )
+    params = {
+        "early_stopping": True,
+        "n_iter_no_change": 3,
+        "random_state": 0,
+        **params,
+    }
+    clf = SoftmaxSGDClassifier(**params).fit(X, y)
+    best_epoch = int(np.argmin(clf.validation_loss_curve_)) + 1
+    assert best_epoch < clf.n_iter_
+    # The same fit cut at the best epoch ends in the state the longer fit
+    # keeps: weights, velocities, averages, step size and update count.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cut = SoftmaxSGDClassifier(**params, max_iter=best_epoch).fit(X, y)
+    assert_array_equal(clf.coef_, cut.coef_)
+    assert clf.t_ == cut.t_
+    chunk = slice(0, 500)
+    clf.partial_fit(X[chunk], y[chunk])
+    cut.partial_fit(X[chunk], y[chunk])
+    assert_allclose(clf.coef_, cut.coef_, rtol=1e-12, atol=1e-14)
+    assert_allclose(clf.intercept_, cut.intercept_, rtol=1e-12, atol=1e-14)
+
+
+def test_partial_fit_refuses_parameters_changed_since_the_first_call():
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0)
+    clf = SoftmaxSGDClassifier(random_state=0, eta0=0.01, learning_rate="constant")
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    before = clf.coef_.copy(), clf.intercept_.copy(), clf.t_
+    for name, value in [("alpha", 10.0), ("eta0", 1.0), ("fit_intercept", False)]:
+        old = clf.get_params()[name]
+        clf.set_params(**{name: value})
+        with pytest.raises(ValueError, match=f"{name}={old!r} \\(now {value!r}\\)"):
+            clf.partial_fit(X, y)
+        assert_array_equal(clf.coef_, before[0])
+        assert_array_equal(clf.intercept_, before[1])
+        assert clf.t_ == before[2]
+        clf.set_params(**{name: old})
+    # Parameters that the state is not built from may change: batch_size.
+    clf.set_params(batch_size=50).partial_fit(X, y)
+    assert clf.t_ == before[2] + 6
+    # fit builds a new state with the parameters of its time.
+    clf.set_params(alpha=10.0).fit(X, y)
+    clf.partial_fit(X, y)
 
 
 def test_early_stopping_on_too_little_data_says_so():
