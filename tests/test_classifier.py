@@ -441,8 +441,9 @@ def test_partial_fit_refuses_balanced_class_weight():
     assert not hasattr(clf, "coef_")
 
 
-def test_early_stopping_keeps_the_best_epoch():
-    X, y = make_classification(
+def noisy_three_classes():
+    """Data on which a large constant step trains past its best epoch."""
+    return make_classification(
         n_samples=3000,
         n_features=20,
         n_informative=5,
@@ -450,6 +451,10 @@ def test_early_stopping_keeps_the_best_epoch():
         flip_y=0.2,
         random_state=0,
     )
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    X, y = noisy_three_classes()
     clf = SoftmaxSGDClassifier(
         early_stopping=True,
         n_iter_no_change=3,
@@ -492,14 +497,7 @@ def test_early_stopping_keeps_the_best_epoch():
     ],
 )
 def test_partial_fit_after_early_stopping_continues_from_the_best_epoch(params):
-    X, y = make_classification(
-        n_samples=3000,
-        n_features=20,
-        n_informative=5,
-        n_classes=3,
-        flip_y=0.2,
-        random_state=0,
-    )
+    X, y = noisy_three_classes()
     params = {
         "early_stopping": True,
         "n_iter_no_change": 3,
