@@ -674,9 +674,13 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         """
         with _state_restored_on_error(self):
             self._check_class_weight()
+            weights_given = sample_weight is not None
             X, y_encoded, classes, sample_weight = self._validate_training_data(
                 X, y, sample_weight, reset=True
             )
+            # Callbacks score with the user's weights (None if none were
+            # given), as for any estimator, not with class_weight folded in.
+            user_weight = sample_weight if weights_given else None
             if self.class_weight is not None:
                 sample_weight = (
                     sample_weight
@@ -724,7 +728,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 self,
                 X,
                 y,
-                sample_weight,
+                user_weight,
                 self.max_iter,
                 lambda coef, intercept: self._fitted_attributes(
                     coef, intercept, classes

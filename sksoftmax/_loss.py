@@ -390,7 +390,9 @@ def check_gradient(
     >>> bool(check_gradient(f, coef, grad).max() < 1e-6)
     True
     """
-    x = np.array(x, dtype=np.float64)
+    # A C-ordered copy, so that its flat view below perturbs x itself (the
+    # flat reshape of a Fortran-ordered x, as coef_ is, would be a copy).
+    x = np.array(x, dtype=np.float64, order="C")
     grad = np.asarray(grad, dtype=np.float64)
     if grad.shape != x.shape:
         raise ValueError(f"grad must have the shape of x {x.shape}; got {grad.shape}.")

@@ -61,6 +61,29 @@ def test_scoring_monitor_records_a_score_per_epoch(data):
     )
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_scoring_monitor_scores_with_the_users_weights_not_class_weight(weighted):
+    X, y = make_classification(
+        n_samples=600,
+        n_informative=5,
+        n_classes=3,
+        weights=[0.8, 0.15, 0.05],
+        random_state=0,
+    )
+    sample_weight = (
+        np.random.RandomState(0).uniform(0.5, 2, len(y)) if weighted else None
+    )
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    clf = SoftmaxSGDClassifier(
+        class_weight="balanced", max_iter=3, tol=None, random_state=0
+    ).set_callbacks(monitor)
+    clf.fit(X, y, sample_weight=sample_weight)
+    fit_rows = [row for row in monitor.get_logs().data if row["task_name"] == "fit"]
+    assert fit_rows[0]["accuracy"] == pytest.approx(
+        clf.score(X, y, sample_weight=sample_weight)
+    )
+
+
 def test_a_callback_can_stop_training_cleanly(data):
     X, y = data
     stopper = StopAfter(3)

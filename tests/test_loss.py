@@ -198,6 +198,22 @@ def test_kernel_rejects_inconsistent_shapes(kwargs, message):
         softmax_loss(**arguments)
 
 
+@pytest.mark.parametrize("layout", ["F", "transposed view"])
+def test_check_gradient_at_column_major_weights(layout):
+    # A fitted model's coef_ is column-major: the check must perturb x itself.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(50, 4), rng.randint(0, 3, 50)
+    coef = 0.1 * rng.randn(3, 4)
+    coef = np.asfortranarray(coef) if layout == "F" else np.ascontiguousarray(coef.T).T
+    assert not coef.flags.c_contiguous
+    _, grad, _ = softmax_loss(coef, None, X, y)
+
+    def f(W):
+        return softmax_loss(W, None, X, y)[0]
+
+    assert check_gradient(f, coef, grad).max() < 1e-6
+
+
 def test_check_gradient_catches_a_wrong_gradient():
     rng = np.random.RandomState(0)
     X, y = rng.randn(10, 3), rng.randint(0, 3, 10)
