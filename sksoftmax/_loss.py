@@ -61,6 +61,8 @@ def log_softmax(raw_prediction, *, out=None):
         xp = get_namespace_and_device(raw_prediction)[0]
         shifted = raw_prediction - xp.max(raw_prediction, axis=1, keepdims=True)
         return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+    if raw_prediction.dtype.kind in "biu":
+        raw_prediction = raw_prediction.astype(np.float64)  # integer logits
     if out is None:
         out = np.empty_like(raw_prediction)
     row_max = raw_prediction.max(axis=1, keepdims=True)
@@ -170,8 +172,10 @@ def _loss_and_logit_gradient(
 
 
 def _validate_kernel_input(coef, intercept, X, y, sample_weight):
-    """Shared checks of the public kernels: shapes and label range."""
+    """Shared checks of the public kernels: shapes, labels and weights."""
     coef = np.asarray(coef)
+    if coef.dtype.kind in "biu":
+        coef = coef.astype(np.float64)  # integer weights: a float gradient
     if coef.ndim != 2 or coef.shape[1] != X.shape[1]:
         raise ValueError(
             f"coef must have shape (n_classes, n_features={X.shape[1]}); "
@@ -188,6 +192,13 @@ def _validate_kernel_input(coef, intercept, X, y, sample_weight):
     y = np.asarray(y)
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},); got {y.shape}.")
+    if y.dtype.kind not in "biu" and not (
+        y.dtype.kind == "f" and np.array_equal(y, np.floor(y))
+    ):
+        raise ValueError(
+            f"y must hold encoded integer labels; got dtype {y.dtype} with "
+            "non-integer values (encode labels with LabelEncoder)."
+        )
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(
             f"y must hold encoded labels in [0, {n_classes - 1}]; "
@@ -200,6 +211,8 @@ def _validate_kernel_input(coef, intercept, X, y, sample_weight):
                 f"sample_weight must have shape ({X.shape[0]},); "
                 f"got {sample_weight.shape}."
             )
+        if np.any(sample_weight < 0):
+            raise ValueError("sample_weight must be non-negative.")
     return coef, intercept, y.astype(np.intp, copy=False), sample_weight
 
 

@@ -164,6 +164,24 @@ def test_log_softmax_rows_are_normalised():
     assert log_softmax(out, out=out) is out
 
 
+def test_integer_logits_and_weights_give_float_results():
+    assert_allclose(
+        log_softmax(np.array([[1, 2]])), log_softmax(np.array([[1.0, 2.0]]))
+    )
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(6, 3), np.array([0, 1, 2, 0, 1, 2])
+    for kernel in (softmax_loss, softmax_loss_naive):
+        loss, grad, _ = kernel(np.eye(3, dtype=int), None, X, y)
+        expected = kernel(np.eye(3), None, X, y)
+        assert grad.dtype == np.float64
+        assert loss == pytest.approx(expected[0])
+        assert_allclose(grad, expected[1])
+    # Labels as whole floats are still labels.
+    assert softmax_loss(np.eye(3), None, X, y.astype(float))[0] == pytest.approx(
+        softmax_loss(np.eye(3), None, X, y)[0]
+    )
+
+
 def test_all_zero_weights_leave_only_the_penalty():
     coef = np.ones((3, 2))
     loss, grad_coef, grad_intercept = softmax_loss(
@@ -187,6 +205,8 @@ def test_all_zero_weights_leave_only_the_penalty():
         (dict(y=[0, 1, 3]), "encoded labels"),
         (dict(y=[0, 1]), "y must have shape"),
         (dict(sample_weight=np.ones(2)), "sample_weight must have shape"),
+        (dict(y=[0, 1.5, 2]), "encoded integer labels"),
+        (dict(sample_weight=[1.0, -1.0, 1.0]), "non-negative"),
     ],
 )
 def test_kernel_rejects_inconsistent_shapes(kwargs, message):
