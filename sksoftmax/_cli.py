@@ -189,7 +189,21 @@ def _numeric_features(table, path):
             f"{path}: feature column(s) with missing values {', '.join(with_missing)}; "
             "fill or drop them first."
         )
-    return table.astype(np.float64)
+    table = table.astype(np.float64)
+    _check_finite(table.to_numpy(), path)
+    return table
+
+
+def _check_finite(X, path):
+    """An error naming the first non-finite feature value of ``X``, if any."""
+    from scipy import sparse
+
+    values = X.data if sparse.issparse(X) else np.asarray(X)
+    if values.size and not np.isfinite(values).all():
+        raise CLIError(
+            f"{path}: the features hold infinite or missing values; fix or drop "
+            "those rows first."
+        )
 
 
 def _npz_arrays(path, target):
@@ -203,7 +217,8 @@ def _npz_arrays(path, target):
         raise CLIError(
             f"{path} has no array {target!r} for the target; it has {sorted(arrays)}."
         )
-    feature_names = [name for name in arrays if name != target]
+    # The labels are never features (for predict too, where target is None).
+    feature_names = [name for name in arrays if name != (target or "y")]
     if "X" in arrays and "X" != target:
         feature_names = ["X"]
     if len(feature_names) != 1:
@@ -217,11 +232,51 @@ def _npz_arrays(path, target):
             f"{path}: the features {feature_names[0]!r} must be a 2-D numeric array; "
             f"got {X.dtype} of shape {X.shape}."
         )
-    return X, None if target is None else arrays[target]
+    _check_finite(X, path)
+    if target is None:
+        return X, None
+    y = arrays[target]
+    if y.dtype.kind == "S":
+        y = y.astype(str)  # byte strings: text labels
+    return X, y
+
+
+# The attribute of a saved model that records how its svmlight training file
+# counted features (True: from 0, False: from 1).
+SVMLIGHT_INDEXING = "svmlight_zero_based_"
+
+
+def _read_svmlight(path, zero_based, n_features=None):
+    """``X``, ``y`` and whether the file counts features from 0.
+
+    ``zero_based="auto"`` decides as scikit-learn does (from 0 if any row
+    holds feature 0), but says what it decided.
+    """
+    from sklearn.datasets import load_svmlight_file
+
+    with _parsing(path):
+        if zero_based == "auto":
+            X, y = load_svmlight_file(str(path), zero_based=True)
+            zero_based = X.shape[0] == 0 or bool(
+                X.indices.size and X.indices.min() == 0
+            )
+            if not zero_based:
+                X = X[:, 1:]
+            if n_features is not None:
+                X = load_svmlight_file(
+                    str(path), zero_based=zero_based, n_features=n_features
+                )[0]
+        else:
+            X, y = load_svmlight_file(
+                str(path), zero_based=zero_based, n_features=n_features
+            )
+    _check_finite(X, path)
+    return X.tocsr(), y, zero_based
 
 
 def read_training_data(path, target):
-    """Features ``X`` (DataFrame, ndarray or CSR matrix) and labels ``y``."""
+    """Features ``X`` (DataFrame, ndarray or CSR matrix), labels ``y``, and
+    for an svmlight file whether it counts features from 0 (else None)."""
     _check_exists(path)
     file_format = _file_format(path)
     if file_format == "svmlight":
@@ -230,12 +285,9 @@ def read_training_data(path, target):
                 f"{path} is an svmlight file, which holds its labels itself; "
                 "drop --target."
             )
-        from sklearn.datasets import load_svmlight_file
-
-        with _parsing(path):
-            return load_svmlight_file(str(path))
+        return _read_svmlight(path, "auto")
     if file_format == "npz":
-        return _npz_arrays(path, "y" if target is None else target)
+        return (*_npz_arrays(path, "y" if target is None else target), None)
     if target is None:
         raise CLIError(f"--target is required for {file_format.upper()} files.")
     table = _read_table(path, file_format)
@@ -247,7 +299,7 @@ def read_training_data(path, target):
     y = table[target]
     if y.isna().any():
         raise CLIError(f"{path}: the target column {target!r} has missing values.")
-    return _numeric_features(table.drop(columns=[target]), path), y.to_numpy()
+    return _numeric_features(table.drop(columns=[target]), path), y.to_numpy(), None
 
 
 def read_prediction_data(path, model):
@@ -255,10 +307,10 @@ def read_prediction_data(path, model):
     _check_exists(path)
     file_format = _file_format(path)
     if file_format == "svmlight":
-        from sklearn.datasets import load_svmlight_file
-
-        with _parsing(path):
-            return load_svmlight_file(str(path), n_features=model.n_features_in_)[0]
+        # The training file's indexing: a new file that lacks feature 0 must
+        # not be guessed one-based (its features would all shift by one).
+        zero_based = getattr(model, SVMLIGHT_INDEXING, "auto")
+        return _read_svmlight(path, zero_based, n_features=model.n_features_in_)[0]
     if file_format == "npz":
         return _npz_arrays(path, None)[0]
     table = _read_table(path, file_format)
@@ -303,6 +355,12 @@ def _parse_param_grid(text):
             f"--param-grid: unknown parameter(s) {', '.join(map(repr, unknown))} of "
             f"SoftmaxSGDClassifier; known are {', '.join(sorted(known))}."
         )
+    empty = [name for name, values in grid.items() if values == []]
+    if empty:
+        raise CLIError(
+            f"--param-grid: no values for {', '.join(map(repr, empty))}; give at "
+            "least one."
+        )
     return {
         f"{CLASSIFIER_STEP}__{name}": values if isinstance(values, list) else [values]
         for name, values in grid.items()
@@ -312,7 +370,8 @@ def _parse_param_grid(text):
 def _check_rows_per_class(y, needed, reason):
     classes, counts = np.unique(y, return_counts=True)
     too_few = [
-        f"{label!r} ({count})"
+        # The Python value: 'a' and 0, not np.str_('a') and np.int64(0).
+        f"{label.item() if isinstance(label, np.generic) else label!r} ({count})"
         for label, count in zip(classes, counts)
         if count < needed
     ]
@@ -371,9 +430,18 @@ def _search(pipeline, param_grid, X, y, args):
     results = []
     with _progress(args.progress, "cross-validating", len(candidates)) as advance:
         for params in candidates:
-            scores = cross_validate(
-                pipeline.set_params(**params), X, y, cv=folds, n_jobs=args.n_jobs
-            )
+            try:
+                scores = cross_validate(
+                    pipeline.set_params(**params), X, y, cv=folds, n_jobs=args.n_jobs
+                )
+            except ValueError as error:  # every fold failed: bad values
+                shown = {
+                    name.removeprefix(CLASSIFIER_STEP + "__"): value
+                    for name, value in params.items()
+                }
+                raise CLIError(
+                    f"--param-grid: the candidate {shown} failed on every fold: {error}"
+                ) from error
             results.append((params, scores["test_score"], scores["fit_time"]))
             advance()
     results.sort(key=lambda result: -result[1].mean())
@@ -465,8 +533,16 @@ def run_train(args):
         _require("matplotlib", "saving plots (or pass --no-plots)")
     if args.out is not None:
         _require("skops.io", "saving the model")
+        _check_output(args.out, "--out")
+    if not args.no_plots and Path(args.plots_dir).exists():
+        if not Path(args.plots_dir).is_dir():
+            raise CLIError(f"--plots-dir {args.plots_dir} is a file, not a folder.")
     param_grid = _parse_param_grid(args.param_grid)
-    X, y = read_training_data(args.data, args.target)
+    if args.cv < 2 and len(list(ParameterGrid(param_grid))) > 1:
+        raise CLIError(f"--cv must be at least 2 for a --param-grid; got {args.cv}.")
+    X, y, zero_based = read_training_data(args.data, args.target)
+    if X.shape[0] == 0:
+        raise CLIError(f"{args.data} holds no rows.")
     classes, counts = np.unique(y, return_counts=True)
     print(
         f"{args.data}: {X.shape[0]} rows, {X.shape[1]} features, {len(classes)} "
@@ -475,12 +551,20 @@ def run_train(args):
     if len(classes) < 2:
         raise CLIError(f"the target holds a single class, {classes[0]!r}.")
     _check_rows_per_class(y, 2, "a stratified split into training and test parts")
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=args.test_size, stratify=y, random_state=args.random_state
-    )
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=args.test_size, stratify=y, random_state=args.random_state
+        )
+    except ValueError as error:
+        raise CLIError(
+            f"cannot split {X.shape[0]} rows of {len(classes)} classes with "
+            f"--test-size {args.test_size}: {error}"
+        ) from error
     print(f"split: {X_train.shape[0]} training rows, {X_test.shape[0]} test rows")
 
     model = _make_pipeline(X, args.scale, args.random_state)
+    if zero_based is not None:
+        setattr(model, SVMLIGHT_INDEXING, zero_based)
     candidates = list(ParameterGrid(param_grid))  # [{}] for an empty grid
     if len(candidates) > 1:
         _check_rows_per_class(
@@ -558,15 +642,25 @@ def load_model(path):
     _check_exists(path)
     skops_io = _require("skops.io", "loading the model")
     try:
-        return skops_io.load(path, trusted=_trusted_types(skops_io, path))
+        model = skops_io.load(path, trusted=_trusted_types(skops_io, path))
     except CLIError:
         raise
     except Exception as error:
         raise CLIError(f"{path} is not a model saved by skops: {error}") from error
+    if not all(
+        hasattr(model, name) for name in ("predict_proba", "classes_", "n_features_in_")
+    ):
+        raise CLIError(
+            f"{path} holds a {type(model).__name__}, not a fitted classifier that "
+            "sksoftmax train saved."
+        )
+    return model
 
 
 def run_predict(args):
     """Predict labels and class probabilities for the rows of a file."""
+    if args.out != "-":
+        _check_output(args.out, "--out")
     model = load_model(args.model)
     X = read_prediction_data(args.data, model)
     try:
@@ -583,6 +677,13 @@ def run_predict(args):
     if args.out != "-":
         print(f"wrote {len(predictions)} predictions to {args.out}", file=sys.stderr)
     return 0
+
+
+def _check_output(path, option):
+    """Refuse, before any work, an output path whose folder does not exist."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise CLIError(f"{option} {path}: no such folder {folder}.")
 
 
 @contextmanager

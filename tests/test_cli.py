@@ -394,3 +394,118 @@ def test_module_entry_point():
     )
     for command in ("demo", "train", "predict", "bench"):
         assert command in result.stdout
+
+
+# ------------------------------------------------- bad input found by review
+
+
+def test_svmlight_prediction_keeps_the_training_files_indexing(tmp_path, capsys):
+    pytest.importorskip("skops")
+    iris = load_iris()
+    train_path, new_path = tmp_path / "iris.svm", tmp_path / "new.svm"
+    dump_svmlight_file(iris.data, iris.target, str(train_path))  # from 0
+    model_path = tmp_path / "model.skops"
+    code, _, err = run(["train", train_path, "--no-plots", "--out", model_path], capsys)
+    assert code == 0, err
+    # New rows without feature 0: read alone, they would look one-based and
+    # every feature would shift by one.
+    new = iris.data.copy()
+    new[:, 0] = 0.0
+    dump_svmlight_file(new, iris.target, str(new_path))
+    dense_path = tmp_path / "new.npz"
+    np.savez(dense_path, X=new)
+    predictions = []
+    for path in (new_path, dense_path):
+        out_path = tmp_path / f"{path.name}.csv"
+        code, _, err = run(["predict", model_path, path, "--out", out_path], capsys)
+        assert code == 0, err
+        predictions.append(read_predictions(out_path))
+    assert predictions[0] == predictions[1]
+
+
+@pytest.mark.parametrize(
+    "argv_tail, message",
+    [
+        (["--test-size", "0.1"], "cannot split"),  # 2 test rows for 4 classes
+        (["--param-grid", '{"alpha": []}'], "no values for 'alpha'"),
+        (["--param-grid", '{"alpha": [1e-4, 1e-3]}', "--cv", "1"], "--cv must be"),
+        (["--param-grid", '{"alpha": [-1, 1e-4]}', "--cv", "2"], "every fold"),
+        (["--out", "no_such_folder/m.skops"], "no such folder"),
+    ],
+)
+def test_bad_settings_give_one_line_errors(tmp_path, capsys, argv_tail, message):
+    pandas = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    frame = pandas.DataFrame(rng.randn(20, 2), columns=["a", "b"])
+    frame["y"] = np.repeat([0, 1, 2, 3], 5)
+    path = tmp_path / "small.csv"
+    frame.to_csv(path, index=False)
+    argv = ["train", path, "--target", "y", "--no-plots", *argv_tail]
+    argv = [tmp_path / arg if str(arg).startswith("no_such") else arg for arg in argv]
+    code, _, err = run(argv, capsys)
+    assert code == 1 and message in err, err
+    assert not list(tmp_path.glob("*.png"))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz", ".svm"])
+def test_infinite_features_are_refused_before_training(tmp_path, capsys, suffix):
+    pandas = pytest.importorskip("pandas")
+    X = np.random.RandomState(0).randn(40, 3)
+    X[7, 1] = np.inf
+    y = np.arange(40) % 2
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".csv":
+        frame = pandas.DataFrame(X, columns=["a", "b", "c"])
+        frame["y"] = y
+        frame.to_csv(path, index=False)
+    elif suffix == ".npz":
+        np.savez(path, X=X, y=y)
+    else:  # (dump_svmlight_file refuses inf: write the line by hand)
+        X[7, 1] = 1.0
+        dump_svmlight_file(X, y, str(path))
+        lines = path.read_text().splitlines()
+        lines[7] = "1 0:1 1:inf 2:1"
+        path.write_text("\n".join(lines) + "\n")
+    target = ["--target", "y"] if suffix == ".csv" else []
+    code, _, err = run(["train", path, *target, "--no-plots"], capsys)
+    assert code == 1 and "infinite or missing" in err, err
+
+
+def test_empty_data_and_byte_labels(tmp_path, capsys):
+    path = tmp_path / "empty.npz"
+    np.savez(path, X=np.zeros((0, 3)), y=np.zeros(0))
+    code, _, err = run(["train", path, "--no-plots"], capsys)
+    assert code == 1 and "holds no rows" in err
+    path = tmp_path / "bytes.npz"
+    X = np.random.RandomState(0).randn(40, 3)
+    np.savez(path, X=X, y=np.array([b"cat", b"dog"] * 20))
+    code, out, err = run(["train", path, "--no-plots"], capsys)
+    assert code == 0, err
+    assert "cat: 20, dog: 20" in out
+
+
+def test_predict_refuses_a_model_that_is_not_a_classifier(tmp_path, capsys):
+    skops_io = pytest.importorskip("skops.io")
+    from sklearn.cluster import KMeans
+
+    path = tmp_path / "kmeans.skops"
+    skops_io.dump(KMeans(n_clusters=2, n_init=1).fit(np.eye(4)), path)
+    data = tmp_path / "x.npz"
+    np.savez(data, X=np.eye(4))
+    code, _, err = run(["predict", path, data], capsys)
+    assert code == 1 and "not a fitted classifier" in err, err
+
+
+def test_predict_on_the_training_npz_ignores_its_labels(tmp_path, capsys):
+    pytest.importorskip("skops")
+    iris = load_iris()
+    path = tmp_path / "iris.npz"
+    np.savez(path, features=iris.data, y=iris.target)
+    model_path = tmp_path / "model.skops"
+    code, _, err = run(["train", path, "--no-plots", "--out", model_path], capsys)
+    assert code == 0, err
+    code, _, err = run(
+        ["predict", model_path, path, "--out", tmp_path / "p.csv"], capsys
+    )
+    assert code == 0, err
+    assert len(read_predictions(tmp_path / "p.csv")) == 150
