@@ -26,16 +26,45 @@ CIFAR10_LABEL_NAMES = (
 )
 CIFAR10_N_FEATURES = 3 * 32 * 32
 
+
 # The batch files are Python 2 pickles of dicts of byte strings, lists and one
 # numpy array. Unpickling runs whatever callables a file names, so only the
 # few that rebuild a numpy array are allowed. Files written by numpy < 2 name
 # numpy.core, newer ones numpy._core; both resolve to the current function.
+def _plain_dtype(dtype):
+    """``np.dtype(dtype)``, refusing dtypes that hold Python objects."""
+    dtype = np.dtype(dtype)
+    if dtype.hasobject:
+        raise pickle.UnpicklingError(
+            f"refusing to load an array of dtype {dtype}: a CIFAR-10 batch file "
+            "holds only numbers and byte strings."
+        )
+    return dtype
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    """What numpy's ``_frombuffer`` does for pickle protocol 5 (a copy of the
+    buffer's data, reshaped), for plain dtypes only."""
+    array = np.frombuffer(buffer, dtype=_plain_dtype(dtype))
+    return array.reshape(shape, order=order).copy(order="K")
+
+
+def _scalar(dtype, data):
+    """What numpy's ``scalar`` does for a pickled numpy number (plain dtypes)."""
+    return np.frombuffer(data, dtype=_plain_dtype(dtype))[0]
+
+
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): np.ndarray(0).__reduce__()[0],
     ("numpy._core.multiarray", "_reconstruct"): np.ndarray(0).__reduce__()[0],
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("_codecs", "encode"): codecs.encode,
+    # Pickle protocol 5 (Python 3.14's default) and lists of numpy numbers.
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy.core.multiarray", "scalar"): _scalar,
+    ("numpy._core.multiarray", "scalar"): _scalar,
 }
 
 

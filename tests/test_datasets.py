@@ -155,6 +155,34 @@ def test_python3_pickles_with_str_keys_load_too(cifar_folder):
     np.testing.assert_array_equal(load_cifar10(folder, subset="test").data, data)
 
 
+def test_protocol_5_pickles_and_numpy_number_labels_load(cifar_folder):
+    # Python 3.14 pickles with protocol 5 by default: numpy then names
+    # _frombuffer; a list of numpy numbers names numpy's scalar.
+    folder, expected = cifar_folder
+    data, labels = expected["test_batch"]
+    with open(folder / "test_batch", "wb") as file:
+        pickle.dump({"data": data, "labels": list(labels)}, file, protocol=5)
+    loaded = load_cifar10(folder, subset="test")
+    np.testing.assert_array_equal(loaded.data, data)
+    np.testing.assert_array_equal(loaded.target, labels)
+
+
+class ObjectArrayFromBuffer:
+    """Pickles as numpy's _frombuffer with an object dtype: pointers from bytes."""
+
+    def __reduce__(self):
+        core = np._core if hasattr(np, "_core") else np.core
+        return core.numeric._frombuffer, (b"\0" * 8, np.dtype(object), (1,), "C")
+
+
+def test_refuses_object_dtypes_from_buffers(cifar_folder):
+    folder, _ = cifar_folder
+    with open(folder / "test_batch", "wb") as file:
+        pickle.dump({"data": ObjectArrayFromBuffer(), "labels": []}, file)
+    with pytest.raises(pickle.UnpicklingError, match="dtype object"):
+        load_cifar10(folder, subset="test")
+
+
 def test_refuses_pickles_that_would_run_code(cifar_folder):
     folder, _ = cifar_folder
     with open(folder / "test_batch", "wb") as file:
