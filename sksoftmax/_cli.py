@@ -195,7 +195,7 @@ def _numeric_features(table, path):
 
 
 def _check_finite(X, path):
-    """An error naming the first non-finite feature value of ``X``, if any."""
+    """An error if ``X`` holds an infinite or NaN feature value."""
     from scipy import sparse
 
     values = X.data if sparse.issparse(X) else np.asarray(X)
@@ -255,21 +255,18 @@ def _read_svmlight(path, zero_based, n_features=None):
     from sklearn.datasets import load_svmlight_file
 
     with _parsing(path):
-        if zero_based == "auto":
+        if zero_based != "auto" or n_features is not None:
+            # (A model saved before the indexing was kept predicts with "auto".)
+            X, y = load_svmlight_file(
+                str(path), zero_based=zero_based, n_features=n_features
+            )
+        else:
             X, y = load_svmlight_file(str(path), zero_based=True)
             zero_based = X.shape[0] == 0 or bool(
                 X.indices.size and X.indices.min() == 0
             )
             if not zero_based:
                 X = X[:, 1:]
-            if n_features is not None:
-                X = load_svmlight_file(
-                    str(path), zero_based=zero_based, n_features=n_features
-                )[0]
-        else:
-            X, y = load_svmlight_file(
-                str(path), zero_based=zero_based, n_features=n_features
-            )
     _check_finite(X, path)
     return X.tocsr(), y, zero_based
 
@@ -538,7 +535,8 @@ def run_train(args):
         if not Path(args.plots_dir).is_dir():
             raise CLIError(f"--plots-dir {args.plots_dir} is a file, not a folder.")
     param_grid = _parse_param_grid(args.param_grid)
-    if args.cv < 2 and len(list(ParameterGrid(param_grid))) > 1:
+    candidates = list(ParameterGrid(param_grid))  # [{}] for an empty grid
+    if args.cv < 2 and len(candidates) > 1:
         raise CLIError(f"--cv must be at least 2 for a --param-grid; got {args.cv}.")
     X, y, zero_based = read_training_data(args.data, args.target)
     if X.shape[0] == 0:
@@ -565,7 +563,6 @@ def run_train(args):
     model = _make_pipeline(X, args.scale, args.random_state)
     if zero_based is not None:
         setattr(model, SVMLIGHT_INDEXING, zero_based)
-    candidates = list(ParameterGrid(param_grid))  # [{}] for an empty grid
     if len(candidates) > 1:
         _check_rows_per_class(
             y_train, args.cv, f"{args.cv}-fold cross-validation over --param-grid"

@@ -27,10 +27,6 @@ CIFAR10_LABEL_NAMES = (
 CIFAR10_N_FEATURES = 3 * 32 * 32
 
 
-# The batch files are Python 2 pickles of dicts of byte strings, lists and one
-# numpy array. Unpickling runs whatever callables a file names, so only the
-# few that rebuild a numpy array are allowed. Files written by numpy < 2 name
-# numpy.core, newer ones numpy._core; both resolve to the current function.
 def _plain_dtype(dtype):
     """``np.dtype(dtype)``, refusing dtypes that hold Python objects."""
     dtype = np.dtype(dtype)
@@ -54,6 +50,10 @@ def _scalar(dtype, data):
     return np.frombuffer(data, dtype=_plain_dtype(dtype))[0]
 
 
+# The batch files are Python 2 pickles of dicts of byte strings, lists and one
+# numpy array. Unpickling runs whatever callables a file names, so only the
+# few that rebuild a numpy array are allowed. Files written by numpy < 2 name
+# numpy.core, newer ones numpy._core; both resolve to the current function.
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): np.ndarray(0).__reduce__()[0],
     ("numpy._core.multiarray", "_reconstruct"): np.ndarray(0).__reduce__()[0],
