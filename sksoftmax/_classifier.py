@@ -93,6 +93,9 @@ class _TrainingState:
     and its penalty matches LogisticRegression's.
     """
 
+    # Saved before it existed (a model pickled by an earlier version): none.
+    pending_decay = 1.0
+
     def __init__(self, coef, intercept, optimizer, penalty, average_start):
         self.coef = coef
         self.intercept = intercept
@@ -102,6 +105,7 @@ class _TrainingState:
         self.n_averaged = 0
         self.binary = coef.shape[0] == 2
         self.scale = 1.0  # the lazy sparse path's weights are scale * coef
+        self.pending_decay = 1.0  # L2 decay not yet applied to coef (decay)
         self.stream_monitor = StallMonitor()  # across partial_fit calls
         self.average_coef = None if average_start is None else _zeros_like(coef)
         self.average_intercept = (
@@ -201,6 +205,7 @@ class _TrainingState:
             no_l1_state,
             eta,
         ) = scalars
+        self.pending_decay = 1.0  # the restored coef has had all its decay
         if no_l1_state:
             self.penalty.received = None
         if eta is not None:
@@ -248,7 +253,7 @@ class _TrainingState:
         elif penalty.l2:
             # Plain SGD: w <- (1 - eta l2) w - eta g, the L2 part of the
             # gradient applied in place rather than added to g.
-            self.coef *= 1.0 - optimizer.schedule(t) * penalty.l2
+            self.decay(1.0 - optimizer.schedule(t) * penalty.l2)
         if weights is not None and not optimizer.momentum:
             eta = optimizer.update_joint(weights, grads, t)
         else:
@@ -258,6 +263,40 @@ class _TrainingState:
             penalty.proximal_step(self.coef, eta, self.coef_velocity)
         if self.average_start is not None:
             self.accumulate_average(t + 1)
+
+    def decay(self, factor):
+        """``coef *= factor``, exactly even where coef's dtype cannot hold it.
+
+        In float32 a factor within about 6e-8 of 1 rounds to 1 (no decay at
+        all) or to 1 - 6e-8 (up to twice the decay): with eta * alpha of
+        1e-8, common late in a decaying schedule, L2 would silently stop
+        acting. Such factors are multiplied up in a Python float and applied
+        once their product is resolvable, or at the end of the epoch
+        (:meth:`flush_decay`): the weights lag their decay by at most ``128 *
+        eps`` relatively, and an epoch's decay is applied to the weights'
+        resolution rather than not at all. A factor already below that
+        threshold (every factor in float64 but for eta * alpha below 3e-14)
+        is applied at once, as before.
+        """
+        self.pending_decay *= factor
+        if self.pending_decay <= self.decay_threshold():
+            self.coef *= self.pending_decay
+            self.pending_decay = 1.0
+
+    def flush_decay(self):
+        """Apply the decay that :meth:`decay` has not applied yet."""
+        if self.pending_decay != 1.0:
+            self.coef *= self.pending_decay
+            self.pending_decay = 1.0
+
+    def decay_threshold(self):
+        """Factors at most this far below 1 go straight to coef (made once)."""
+        threshold = self.__dict__.get("_decay_threshold")
+        if threshold is None:
+            xp = get_namespace_and_device(self.coef)[0]
+            threshold = 1.0 - 128 * float(xp.finfo(self.coef.dtype).eps)
+            self._decay_threshold = threshold
+        return threshold
 
     def sparse_step(self, grads, columns, coef_rows, t):
         """One plain-SGD update touching only ``coef[:, columns]``.
@@ -1591,6 +1630,7 @@ def _train_epoch(
                 _scale_short_batch(grads, batch, batch_size)
             state.step(grads, t, weights)
             t += 1
+    state.flush_decay()
     return float(epoch_loss), t
 
 

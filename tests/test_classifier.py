@@ -307,6 +307,36 @@ def test_float32_is_kept_end_to_end(container):
     assert clf.decision_function(X).dtype == np.float32
 
 
+@pytest.mark.parametrize("eta_alpha", [1e-8, 4e-8, 1e-5])
+def test_float32_applies_l2_decay_too_small_for_its_precision(eta_alpha):
+    # All-zero features carry no data gradient: the weights only decay, by
+    # (1 - eta alpha) a step. In float32 a factor of 1 - 1e-8 rounds to 1 and
+    # one of 1 - 4e-8 to 1 - 6e-8; the decay must still be the float64 one,
+    # to float32's resolution: an epoch's decay of 1e-6 can be applied to
+    # weights near 0.5 to within a few percent.
+    X = np.zeros((100, 3))
+    y = np.arange(100) % 3
+    params = dict(
+        learning_rate="constant",
+        eta0=1e-2,
+        alpha=eta_alpha / 1e-2,
+        fit_intercept=False,
+        batch_size=1,
+        shuffle=False,
+        max_iter=20,
+        tol=None,
+    )
+    coef_init = np.full((3, 3), 0.5)
+    wide = SoftmaxSGDClassifier(**params).fit(X, y, coef_init=coef_init)
+    narrow = SoftmaxSGDClassifier(**params).fit(
+        X.astype(np.float32), y, coef_init=coef_init.astype(np.float32)
+    )
+    assert_allclose(wide.coef_, 0.5 * (1 - eta_alpha) ** 2000, rtol=1e-12)
+    assert narrow.coef_.dtype == np.float32
+    decayed = 0.5 - wide.coef_
+    assert_allclose(0.5 - narrow.coef_, decayed, rtol=0.03)
+
+
 def test_read_only_and_memmapped_inputs_are_not_written(tmp_path):
     X, y = make_blobs(n_samples=200, centers=3, random_state=0)
     path = tmp_path / "X.npy"
