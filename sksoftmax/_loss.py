@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 from scipy import sparse
+from sklearn.externals.array_api_compat import array_namespace
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import get_namespace_and_device
 from sklearn.utils.extmath import safe_sparse_dot
@@ -58,9 +59,17 @@ def log_softmax(raw_prediction, *, out=None):
     # result is exact for logits far beyond exp's range (1e4 in float32,
     # 1e300 in float64).
     if not isinstance(raw_prediction, np.ndarray):
-        xp = get_namespace_and_device(raw_prediction)[0]
-        shifted = raw_prediction - xp.max(raw_prediction, axis=1, keepdims=True)
-        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        # The array's own namespace, whether or not scikit-learn's array API
+        # dispatch is on (with it off, its namespace would be numpy's, whose
+        # functions refuse a torch tensor); lists and other array-likes go
+        # to numpy.
+        try:
+            xp = array_namespace(raw_prediction)
+        except TypeError:
+            raw_prediction = np.asarray(raw_prediction)
+        else:
+            shifted = raw_prediction - xp.max(raw_prediction, axis=1, keepdims=True)
+            return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
     if raw_prediction.dtype.kind in "biu":
         raw_prediction = raw_prediction.astype(np.float64)  # integer logits
     if out is None:

@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 
-from sksoftmax import SoftmaxSGDClassifier
+from sksoftmax import SoftmaxSGDClassifier, log_softmax
 
 # Both come with the "array-api" extra, which CI installs (".[test,all]").
 torch = pytest.importorskip("torch")
@@ -211,3 +211,17 @@ def test_second_moments_summed_on_the_device_match_numpy():
         gram_torch, first_torch = _second_moments(torch.asarray(X), weight, 2.0)
     assert_allclose(gram_torch, gram, rtol=1e-12)
     assert_allclose(first_torch, first, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, xp, device", NAMESPACES, ids=[n[0] for n in NAMESPACES])
+@pytest.mark.parametrize("dispatch", [False, True])
+def test_log_softmax_stays_in_the_arrays_namespace(name, xp, device, dispatch):
+    # With scikit-learn's dispatch off, a tensor went to numpy's functions,
+    # which torch refused with a TypeError about its max's arguments.
+    raw = np.array([[1.0, 2.0, 3.0], [1000.0, 0.0, -1000.0]])
+    tensor = xp.asarray(raw, device=device)
+    with config_context(array_api_dispatch=dispatch):
+        result = log_softmax(tensor)
+    assert type(result) is type(tensor) and result.device == tensor.device
+    assert_allclose(_convert_to_numpy(result, xp), log_softmax(raw))
+    assert_allclose(log_softmax([[0.0, 0.0]]), np.log([[0.5, 0.5]]))
