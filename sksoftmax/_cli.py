@@ -150,15 +150,53 @@ def _parsing(path):
         raise CLIError(f"cannot read {path}: {error}") from error
 
 
-def _read_table(path, file_format):
-    """A CSV/TSV or Parquet file as a pandas DataFrame."""
+def _read_table(path, file_format, target=None):
+    """A CSV/TSV or Parquet file as a pandas DataFrame.
+
+    Parquet columns keep their stored types. In a CSV/TSV file the column
+    ``target`` is read as written (see :func:`_read_csv_labels`).
+    """
     pandas = _require("pandas", f"reading {file_format.upper()} files")
     if file_format == "parquet":
         _require("pyarrow", "reading Parquet files")
         with _parsing(path):
             return pandas.read_parquet(path)
+    sep = "\t" if file_format == "tsv" else ","
     with _parsing(path):
-        return pandas.read_csv(path, sep="\t" if file_format == "tsv" else ",")
+        # Type guessing would turn the labels "007" and "07" into one class, 7.
+        table = pandas.read_csv(
+            path, sep=sep, dtype=None if target is None else {target: str}
+        )
+        if target in table.columns:
+            table[target] = _read_csv_labels(pandas, path, sep, table[target])
+    return table
+
+
+def _read_csv_labels(pandas, path, sep, labels):
+    """The text ``labels`` as written, as integers if each is written as one.
+
+    Only an empty cell is a missing label: pandas' words for missing values
+    ("NA", "null", "nan", ...) may be class names, so where pandas found any,
+    the column is read again without them. The labels become integers only
+    where every one is an integer's usual spelling ("-3", "0", "12"; not
+    "007" or "+1", which would merge with "7" and "1"), so that numeric
+    labels sort and print as numbers.
+    """
+    if labels.isna().any():
+        labels = pandas.read_csv(
+            path,
+            sep=sep,
+            usecols=[labels.name],
+            dtype=str,
+            keep_default_na=False,
+            na_values={labels.name: [""]},
+        )[labels.name]
+        if labels.isna().any():
+            return labels.to_numpy()
+    # Up to 18 digits, which int64 always holds; longer ones stay text.
+    if labels.str.fullmatch(r"0|-?[1-9][0-9]{0,17}").all():
+        return labels.to_numpy(dtype=np.int64)
+    return labels.to_numpy()
 
 
 def _numeric_features(table, path):
@@ -287,7 +325,7 @@ def read_training_data(path, target):
         return (*_npz_arrays(path, "y" if target is None else target), None)
     if target is None:
         raise CLIError(f"--target is required for {file_format.upper()} files.")
-    table = _read_table(path, file_format)
+    table = _read_table(path, file_format, target)
     if target not in table.columns:
         raise CLIError(
             f"{path} has no column {target!r}; its columns are "

@@ -509,3 +509,57 @@ def test_predict_on_the_training_npz_ignores_its_labels(tmp_path, capsys):
     )
     assert code == 0, err
     assert len(read_predictions(tmp_path / "p.csv")) == 150
+
+
+# ---------------------------------------------------------------- CSV labels
+
+
+@pytest.mark.parametrize(
+    "labels, classes",
+    [
+        # Text that pandas' type guessing would merge or read as missing.
+        (["007", "07", "7"], ["007", "07", "7"]),
+        (["NA", "null", "N/A"], ["N/A", "NA", "null"]),
+        (["1", "+1", "1.0"], ["+1", "1", "1.0"]),
+        # Other numbers stay text, sorted as text.
+        (["2.5", "10.5", "1.5"], ["1.5", "10.5", "2.5"]),
+        # Integers written as such become numbers, sorted as numbers.
+        (["10", "2", "-3"], ["-3", "2", "10"]),
+    ],
+)
+def test_csv_labels_are_read_as_written(tmp_path, capsys, labels, classes):
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("skops")
+    rng = np.random.RandomState(0)
+    codes = np.repeat([0, 1, 2], 20)
+    centers = np.array([[0, 0], [6, 0], [0, 6]])
+    frame = pandas.DataFrame(centers[codes] + rng.randn(60, 2), columns=["a", "b"])
+    frame["label"] = np.array(labels, dtype=object)[codes]
+    path = tmp_path / "blobs.csv"
+    frame.to_csv(path, index=False)
+    model_path = tmp_path / "model.skops"
+    argv = ["train", path, "--target", "label", "--no-plots", "--out", model_path]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    assert f"3 classes ({', '.join(f'{name}: 20' for name in classes)})" in out
+    code, _, err = run(
+        ["predict", model_path, path, "--out", tmp_path / "p.csv"], capsys
+    )
+    assert code == 0, err
+    rows = read_predictions(tmp_path / "p.csv")
+    assert list(rows[0]) == ["prediction"] + [f"proba_{name}" for name in classes]
+    predicted = np.array([row["prediction"] for row in rows])
+    assert np.mean(predicted == np.array(labels)[codes]) > 0.9
+
+
+def test_only_an_empty_label_is_missing(tmp_path, capsys):
+    pytest.importorskip("pandas")
+    path = tmp_path / "empty_label.csv"
+    path.write_text("a,b,label\n1,2,NA\n3,4,\n")
+    code, _, err = run(["train", path, "--target", "label", "--no-plots"], capsys)
+    assert code == 1 and "the target column 'label' has missing values" in err
+    # Features keep pandas' missing values: "NA" is one there.
+    path = tmp_path / "na_feature.csv"
+    path.write_text("a,b,label\n1,NA,NA\n3,4,null\n")
+    code, _, err = run(["train", path, "--target", "label", "--no-plots"], capsys)
+    assert code == 1 and "'b' (1 missing)" in err, err
