@@ -154,7 +154,8 @@ def _read_table(path, file_format, target=None):
     """A CSV/TSV or Parquet file as a pandas DataFrame.
 
     Parquet columns keep their stored types. In a CSV/TSV file the column
-    ``target`` is read as written (see :func:`_read_csv_labels`).
+    ``target`` is read as written (see :func:`_read_csv_labels`), and a first
+    column without a header (``to_csv`` with the index) is the row index.
     """
     pandas = _require("pandas", f"reading {file_format.upper()} files")
     if file_format == "parquet":
@@ -167,9 +168,30 @@ def _read_table(path, file_format, target=None):
         table = pandas.read_csv(
             path, sep=sep, dtype=None if target is None else {target: str}
         )
+        if _first_column_is_the_index(pandas, path, sep, table):
+            print(
+                f"{path}: the first column has no header, so it is taken as the "
+                "row index, not as a feature; give it a header to use it as one.",
+                file=sys.stderr,
+            )
+            table = table.set_index(table.columns[0])
         if target in table.columns:
             table[target] = _read_csv_labels(pandas, path, sep, table[target])
     return table
+
+
+def _first_column_is_the_index(pandas, path, sep, table):
+    """Whether the first column's header is empty, as ``to_csv`` writes the index.
+
+    pandas names such a column "Unnamed: 0"; the header line itself tells it
+    from a column that is really called so.
+    """
+    if table.columns[:1].tolist() != ["Unnamed: 0"]:
+        return False
+    header = pandas.read_csv(
+        path, sep=sep, header=None, nrows=1, dtype=str, na_filter=False
+    )
+    return header.iloc[0, 0] == ""
 
 
 def _read_csv_labels(pandas, path, sep, labels):

@@ -511,7 +511,7 @@ def test_predict_on_the_training_npz_ignores_its_labels(tmp_path, capsys):
     assert len(read_predictions(tmp_path / "p.csv")) == 150
 
 
-# ---------------------------------------------------------------- CSV labels
+# ---------------------------------------------- CSV labels and the row index
 
 
 @pytest.mark.parametrize(
@@ -563,3 +563,45 @@ def test_only_an_empty_label_is_missing(tmp_path, capsys):
     path.write_text("a,b,label\n1,NA,NA\n3,4,null\n")
     code, _, err = run(["train", path, "--target", "label", "--no-plots"], capsys)
     assert code == 1 and "'b' (1 missing)" in err, err
+
+
+def test_first_column_without_header_is_the_row_index(
+    tmp_path, iris_frame, iris_csv, capsys
+):
+    pytest.importorskip("skops")
+    indexed = tmp_path / "indexed.csv"
+    iris_frame.to_csv(indexed)  # the index first, under an empty header
+    model_path = tmp_path / "model.skops"
+    argv = ["train", indexed, "--target", "species", "--no-plots", "--out", model_path]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    assert "150 rows, 4 features" in out
+    assert len(err.splitlines()) == 1
+    assert "first column has no header" in err and "row index" in err
+    predictions = []
+    for path in (indexed, iris_csv):
+        out_path = tmp_path / f"{path.stem}_predictions.csv"
+        code, _, err = run(["predict", model_path, path, "--out", out_path], capsys)
+        assert code == 0, err
+        predictions.append(read_predictions(out_path))
+    assert predictions[0] == predictions[1]
+
+    # A model without column names (trained on an NPZ) reads the rest.
+    features = iris_frame.drop(columns="species")
+    labels = iris_frame["species"].to_numpy().astype(str)
+    np.savez(tmp_path / "iris.npz", X=features.to_numpy(), y=labels)
+    argv = ["train", tmp_path / "iris.npz", "--no-plots", "--out", model_path]
+    assert run(argv, capsys)[0] == 0
+    features.to_csv(indexed)
+    code, _, err = run(["predict", model_path, indexed, "--out", out_path], capsys)
+    assert code == 0, err
+    assert len(read_predictions(out_path)) == 150
+
+    # An empty header elsewhere, or a column named "Unnamed: 0", is a feature.
+    path = tmp_path / "named.csv"
+    iris_frame.rename(columns={"sepal_l": "Unnamed: 0", "sepal_w": ""}).to_csv(
+        path, index=False
+    )
+    code, out, err = run(["train", path, "--target", "species", "--no-plots"], capsys)
+    assert code == 0, err
+    assert "4 features" in out and "row index" not in err
