@@ -424,11 +424,15 @@ def _parse_param_grid(text):
     }
 
 
+def _label_repr(label):
+    """The label as Python writes it: 'a' and 0, not np.str_('a') and np.int64(0)."""
+    return repr(label.item() if isinstance(label, np.generic) else label)
+
+
 def _check_rows_per_class(y, needed, reason):
     classes, counts = np.unique(y, return_counts=True)
     too_few = [
-        # The Python value: 'a' and 0, not np.str_('a') and np.int64(0).
-        f"{label.item() if isinstance(label, np.generic) else label!r} ({count})"
+        f"{_label_repr(label)} ({count})"
         for label, count in zip(classes, counts)
         if count < needed
     ]
@@ -607,7 +611,7 @@ def run_train(args):
         f"classes ({', '.join(f'{c}: {n}' for c, n in zip(classes, counts))})"
     )
     if len(classes) < 2:
-        raise CLIError(f"the target holds a single class, {classes[0]!r}.")
+        raise CLIError(f"the target holds a single class, {_label_repr(classes[0])}.")
     _check_rows_per_class(y, 2, "a stratified split into training and test parts")
     try:
         X_train, X_test, y_train, y_test = train_test_split(

@@ -278,6 +278,11 @@ def test_too_few_rows_per_class(tmp_path, iris_frame, capsys):
     )
     assert code == 1 and "5-fold cross-validation" in err
 
+    path = tmp_path / "one.csv"
+    iris_frame.assign(species=7).to_csv(path, index=False)
+    code, _, err = run(["train", path, "--target", "species", "--no-plots"], capsys)
+    assert code == 1 and "a single class, 7." in err
+
 
 def test_bad_arguments(tmp_path, iris_csv, capsys):
     code, _, err = run(["train", tmp_path / "data.xlsx", "--target", "y"], capsys)
