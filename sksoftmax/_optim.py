@@ -527,12 +527,12 @@ class SGDOptimizer:
         for velocity in self.velocities:
             velocity[...] = 0
 
-    def update_joint(self, weights, grads, t):
+    def update_joint(self, weights, grads, t, share=1.0):
         """:meth:`update_params` without momentum for a weight matrix and an
         intercept kept as one array, ``weights`` (its first columns and its
         last), whose gradients ``grads`` are likewise the two parts of one
         array: two numpy calls for both rather than two for each."""
-        eta = self.schedule(t)
+        eta = self.schedule(t) * share
         coef_scale, intercept_scale = self.step_scales
         gradient = grads[0].base
         if intercept_scale != coef_scale:
@@ -541,9 +541,10 @@ class SGDOptimizer:
         weights -= gradient
         return eta
 
-    def update_params(self, params, grads, t):
-        """Take one step; ``grads`` are scratch and are overwritten."""
-        eta = self.schedule(t)
+    def update_params(self, params, grads, t, share=1.0):
+        """Take one step of ``share`` times the schedule's size; ``grads`` are
+        scratch and are overwritten. Returns the step size taken."""
+        eta = self.schedule(t) * share
         if not self.momentum:
             for param, grad, scale in zip(params, grads, self.step_scales):
                 # Python floats keep each array's dtype (float32 stays float32).
