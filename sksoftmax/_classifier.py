@@ -72,15 +72,29 @@ AUTO_LARGE_ROWS = 8192
 AUTO_BATCH_SIZE_ACCELERATOR = 16384
 
 
+# What scikit-learn's callback framework sets on the estimator for the
+# duration of a fit (``_init_callback_context``) and removes at its end, when
+# it tears the callbacks down: kept through a restore, or that teardown would
+# be skipped (and ProgressBar's monitor thread keep the process alive).
+_CALLBACK_FIT_ATTRIBUTES = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+
+
 @contextmanager
 def _state_restored_on_error(estimator):
-    """Put back every attribute of ``estimator`` if the block raises."""
+    """Put back every attribute of ``estimator`` if the block raises (but
+    the callback framework's, see ``_CALLBACK_FIT_ATTRIBUTES``)."""
     saved = dict(estimator.__dict__)
     try:
         yield
     except BaseException:
+        callback_state = {
+            name: estimator.__dict__[name]
+            for name in _CALLBACK_FIT_ATTRIBUTES
+            if name in estimator.__dict__
+        }
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
+        estimator.__dict__.update(callback_state)
         raise
 
 

@@ -126,3 +126,42 @@ def test_without_callbacks_nothing_is_left_behind(data):
     X, y = data
     clf = SoftmaxSGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)
     assert not any(name.startswith("_callback") for name in vars(clf))
+
+
+class FailAt(StopAfter):
+    """Raises at the end of a given epoch of the first fit, and records
+    setup and teardown."""
+
+    def __init__(self, n_epochs):
+        super().__init__(n_epochs)
+        self.calls = []
+        self.epochs = 0
+
+    def setup(self, estimator, context):
+        self.calls.append("setup")
+
+    def teardown(self, estimator, context):
+        self.calls.append("teardown")
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        if context.task_name == "epoch":
+            self.epochs += 1
+            if self.epochs == self.n_epochs:
+                raise KeyboardInterrupt
+        return False
+
+
+def test_callbacks_are_torn_down_when_the_fit_raises(data):
+    # The restore of the estimator's attributes after an error took the
+    # callback framework's with it, so teardown was skipped (and ProgressBar's
+    # monitor thread then kept the interpreter from exiting).
+    X, y = data
+    failing = FailAt(2)
+    clf = SoftmaxSGDClassifier(max_iter=10, tol=None, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        clf.set_callbacks(failing).fit(X, y)
+    assert failing.calls == ["setup", "teardown"]
+    assert not hasattr(clf, "coef_")
+    assert not any(name.startswith("_callback") for name in vars(clf))
+    clf.fit(X, y)  # and the next fit works
+    assert failing.calls == ["setup", "teardown"] * 2
