@@ -10,6 +10,7 @@ from numbers import Integral, Number, Real
 
 import numpy as np
 from scipy import sparse
+from sklearn import get_config
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
@@ -31,7 +32,12 @@ from sklearn.utils.validation import (
 from threadpoolctl import ThreadpoolController
 
 from sksoftmax._callbacks import CallbackSupportMixin, EpochCallbacks
-from sksoftmax._compat import check_same_namespace, move_to
+from sksoftmax._compat import (
+    check_same_namespace,
+    move_to,
+    namespace_and_device,
+    to_numpy,
+)
 from sksoftmax._loss import (
     ArrayAPIMinibatchGradient,
     MinibatchGradient,
@@ -870,12 +876,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     "with sklearn.utils.compute_class_weight instead."
                 )
             if classes is not None:
+                # To numpy first: an array on a GPU has no np.asarray.
+                if not isinstance(classes, (list, tuple)):
+                    classes = to_numpy(classes)
                 _check_label_types(classes, "classes")
-                all_classes = unique_labels(
-                    _convert_to_numpy(classes, get_namespace_and_device(classes)[0])
-                    if not isinstance(classes, (list, tuple))
-                    else classes
-                )
+                all_classes = unique_labels(classes)
                 if not first_call and not np.array_equal(self.classes_, all_classes):
                     raise ValueError(
                         f"classes={all_classes.tolist()} differs from the classes of "
@@ -893,6 +898,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             X, y, sample_weight = self._validate_X_y_weight(
                 X, y, sample_weight, reset=first_call
             )
+            if not first_call:
+                self._check_state_namespace(X)
             unseen = y[~np.isin(y, all_classes)]
             if unseen.size:
                 raise ValueError(
@@ -959,6 +966,27 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             self._training_state = state
             self._publish(*result["model"])
         return self
+
+    def _check_state_namespace(self, X):
+        """Refuse ``X`` in another namespace or on another device than the
+        training state that partial_fit continues (the state's arrays stay
+        where the first call put them; ``coef_`` alone may have been moved,
+        or dispatch turned off since)."""
+        state = namespace_and_device(self._training_state.coef)
+        data = namespace_and_device(X)
+        if data != state:
+            if state[0] != "numpy" and not get_config()["array_api_dispatch"]:
+                advice = (
+                    "With array_api_dispatch off, every X becomes numpy: turn it "
+                    "on (sklearn.config_context(array_api_dispatch=True))"
+                )
+            else:
+                advice = "Pass X as the earlier calls did"
+            raise ValueError(
+                f"partial_fit continues training held in {state[0]} on device "
+                f"{state[1]!r}, but X is {data[0]} on device {data[1]!r}. "
+                f"{advice}, or start again with fit."
+            )
 
     def _check_state_params(self):
         """Refuse to continue a training state built with other parameters.

@@ -25,4 +25,28 @@ except ImportError:  # pragma: no cover - exercised by the lowest-versions CI jo
         return moved[0] if len(moved) == 1 else moved
 
 
-__all__ = ["check_same_namespace", "move_to"]
+def to_numpy(array):
+    """``array`` as a numpy array on the CPU, from any namespace and device,
+    whether or not scikit-learn's array API dispatch is on (with it off,
+    scikit-learn takes every array for numpy's, and ``np.asarray`` fails on
+    a GPU)."""
+    from sklearn.externals.array_api_compat import array_namespace
+    from sklearn.utils._array_api import _convert_to_numpy
+
+    return _convert_to_numpy(array, array_namespace(array))
+
+
+def namespace_and_device(array):
+    """The names of the namespace and device ``array`` lives in (whatever
+    scikit-learn's dispatch setting); CSR matrices count as numpy's."""
+    if sparse.issparse(array):
+        return "numpy", "cpu"
+    from sklearn.externals.array_api_compat import array_namespace, device
+
+    name = array_namespace(array).__name__.removeprefix(
+        "sklearn.externals.array_api_compat."
+    )
+    return name, str(device(array))
+
+
+__all__ = ["check_same_namespace", "move_to", "namespace_and_device", "to_numpy"]

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from sksoftmax._classifier import SoftmaxSGDClassifier
+from sksoftmax._compat import to_numpy
 
 __all__ = [
     "calculate_softmax_sgd_classifier_output_shapes",
@@ -150,8 +151,9 @@ def _score_weights(model):
     (relative error about 1e-5 at ``|z| = 5``, 1e-3 at ``|z| = 10``) while its
     SOFTMAX is exact to float rounding.
     """
-    coef = np.asarray(model.coef_, dtype=np.float64)
-    intercept = np.asarray(model.intercept_, dtype=np.float64).reshape(-1)
+    # A model fitted on a GPU holds its weights there: to numpy first.
+    coef = to_numpy(model.coef_).astype(np.float64)
+    intercept = to_numpy(model.intercept_).astype(np.float64).reshape(-1)
     if len(model.classes_) == 2:
         coef = np.vstack([np.zeros_like(coef), coef])
         intercept = np.concatenate([np.zeros_like(intercept), intercept])

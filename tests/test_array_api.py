@@ -225,3 +225,43 @@ def test_log_softmax_stays_in_the_arrays_namespace(name, xp, device, dispatch):
     assert type(result) is type(tensor) and result.device == tensor.device
     assert_allclose(_convert_to_numpy(result, xp), log_softmax(raw))
     assert_allclose(log_softmax([[0.0, 0.0]]), np.log([[0.5, 0.5]]))
+
+
+def test_partial_fit_takes_classes_on_another_device(data):
+    # An array of classes on a GPU (here array-api-strict's second device)
+    # cannot go through np.asarray: it is moved to numpy first.
+    X, y = data
+    device = array_api_strict.Device("device1")
+    X_xp, y_xp = (array_api_strict.asarray(a, device=device) for a in (X, y))
+    classes = array_api_strict.asarray([0, 1, 2], device=device)
+    with config_context(array_api_dispatch=True):
+        clf = SoftmaxSGDClassifier(random_state=0).partial_fit(
+            X_xp, y_xp, classes=classes
+        )
+        clf.partial_fit(X_xp, y_xp, classes=classes)
+    assert list(clf.classes_) == [0, 1, 2] and clf.coef_.device == device
+
+
+def test_partial_fit_refuses_x_elsewhere_than_its_training_state(data):
+    # move_estimator_to moves coef_ but not the optimizer's state, and with
+    # dispatch turned off a torch model's next chunk becomes numpy: both
+    # ended in TypeErrors from deep inside the kernel.
+    from sklearn.utils._array_api import move_estimator_to
+
+    X, y = data
+    X_torch = torch.asarray(X)
+    with config_context(array_api_dispatch=True):
+        clf = SoftmaxSGDClassifier(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+        xp, _, device = get_namespace_and_device(X_torch)
+        moved = move_estimator_to(clf, xp, device)
+        t = moved.t_
+        with pytest.raises(ValueError, match="held in numpy .* X is torch"):
+            moved.partial_fit(X_torch, y)
+        assert moved.t_ == t
+        on_torch = SoftmaxSGDClassifier(random_state=0).partial_fit(
+            X_torch, y, classes=[0, 1, 2]
+        )
+    with pytest.raises(ValueError, match="held in torch .* turn it on"):
+        on_torch.partial_fit(X_torch, y)
+    with config_context(array_api_dispatch=True):
+        on_torch.partial_fit(X_torch, y)  # and it goes on where it belongs

@@ -180,3 +180,30 @@ def test_core_package_does_not_import_skl2onnx():
         "assert 'skl2onnx' not in sys.modules, 'skl2onnx imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_model_fitted_off_the_cpu_exports():
+    # Fitted on a second device (array-api-strict's stand-in for a GPU), the
+    # weights are there; the converter failed on np.asarray of them.
+    array_api_strict = pytest.importorskip("array_api_strict")
+    from sklearn import config_context
+
+    X, y = make_data(3, "int")
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    device = array_api_strict.Device("device1")
+    with config_context(array_api_dispatch=True):
+        model = SoftmaxSGDClassifier(random_state=0).fit(
+            array_api_strict.asarray(X, device=device), y
+        )
+        expected = model.predict_proba(array_api_strict.asarray(X, device=device))
+    label, proba = run_onnx(model, X, options={"zipmap": False})
+    assert_allclose(
+        proba,
+        np.asarray(
+            array_api_strict.asarray(
+                expected, device=array_api_strict.Device("CPU_DEVICE")
+            )
+        ),
+        rtol=1e-5,
+    )
+    assert_array_equal(label, model.classes_[proba.argmax(axis=1)])
