@@ -472,7 +472,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         ``R(W)``: ``||W||^2 / 2``, ``||W||_1``, or
         ``l1_ratio ||W||_1 + (1 - l1_ratio) ||W||^2 / 2``. L1 is applied as a
-        proximal step and yields exact zeros.
+        proximal step and yields exact zeros (with ``average``, the average
+        of the iterates is zero only where each averaged iterate was).
     alpha : float, default=1e-4
         Regularisation strength. With ``penalty="l2"`` it matches
         LogisticRegression's ``C = 1 / (alpha * n_samples)``.
@@ -1533,9 +1534,15 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 ):
                     converged = True  # a callback asked to stop: not a failure
                     break
-                if check_convergence and stalled and state.optimizer.schedule.stalled():
-                    converged = True
-                    break
+                if check_convergence and stalled:
+                    # Early stopping ends a fixed-length schedule too, whose
+                    # own stalled() never asks to stop.
+                    schedule = state.optimizer.schedule
+                    if schedule.stalled() or (
+                        validation_rows is not None and schedule.fixed_length
+                    ):
+                        converged = True
+                        break
         if state.optimizer.schedule.growing:
             # Stopped during the growth phase (max_iter, a callback): what
             # follows, partial_fit included, keeps the last step that improved.

@@ -922,6 +922,23 @@ def test_cosine_runs_its_course_without_warning():
     assert clf._training_state.optimizer.schedule(clf.t_) == pytest.approx(0.0)
 
 
+def test_cosine_is_stopped_by_early_stopping():
+    # tol does not stop the cosine schedule, but early stopping does (it
+    # ran all max_iter epochs, then restored the best).
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((400, 10))
+    y = (X[:, 0] + 2 * rng.standard_normal(400) > 0).astype(int)
+    clf = SoftmaxSGDClassifier(
+        learning_rate="cosine",
+        eta0=0.05,
+        early_stopping=True,
+        n_iter_no_change=5,
+        max_iter=300,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.n_iter_ == len(clf.validation_loss_curve_) < 20
+
+
 def test_shuffle_blocks_visits_contiguous_batches_in_a_new_order_each_epoch(
     monkeypatch,
 ):
