@@ -25,6 +25,7 @@ import math
 import numpy as np
 from scipy import sparse
 from sklearn.externals.array_api_compat import array_namespace
+from sklearn.externals.array_api_compat import device as array_device
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import get_namespace_and_device
 from sklearn.utils.extmath import safe_sparse_dot
@@ -50,8 +51,10 @@ def log_softmax(raw_prediction, *, out=None):
     Returns
     -------
     log_proba : array of shape (n_samples, n_classes)
-        ``raw_prediction - logsumexp(raw_prediction, axis=1)``, same dtype,
-        namespace and device.
+        ``raw_prediction - logsumexp(raw_prediction, axis=1)``, same
+        namespace and device, and the same dtype for floating-point logits
+        (integer ones give the namespace's default floating-point type:
+        float64 in numpy, float32 in torch).
     """
     # Subtracting the row max makes every exponent <= 0: exp never overflows,
     # and the largest term is exactly 1, so the sum is in [1, n_classes] and its
@@ -68,6 +71,11 @@ def log_softmax(raw_prediction, *, out=None):
         except TypeError:
             raw_prediction = np.asarray(raw_prediction)
         else:
+            if not xp.isdtype(raw_prediction.dtype, "real floating"):
+                # Integer logits, as numpy's below: the default float type.
+                info = xp.__array_namespace_info__()
+                floating = info.default_dtypes(device=array_device(raw_prediction))
+                raw_prediction = xp.astype(raw_prediction, floating["real floating"])
             shifted = raw_prediction - xp.max(raw_prediction, axis=1, keepdims=True)
             return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
     if raw_prediction.dtype.kind in "biu":

@@ -225,6 +225,8 @@ def test_log_softmax_stays_in_the_arrays_namespace(name, xp, device, dispatch):
     assert type(result) is type(tensor) and result.device == tensor.device
     assert_allclose(_convert_to_numpy(result, xp), log_softmax(raw))
     assert_allclose(log_softmax([[0.0, 0.0]]), np.log([[0.5, 0.5]]))
+    integers = log_softmax(xp.asarray([[1, 2, 3]], device=device))
+    assert_allclose(_convert_to_numpy(integers, xp), log_softmax(raw[:1]), rtol=1e-6)
 
 
 def test_partial_fit_takes_classes_on_another_device(data):
