@@ -283,7 +283,9 @@ class _TrainingState:
             eta = optimizer.update_params(self.params, grads, t, share)
         # (The checks inline: each call costs a few percent of a small step.)
         if penalty.l1:
-            penalty.proximal_step(self.coef, eta, self.coef_velocity)
+            penalty.proximal_step(
+                self.coef, eta, self.coef_velocity, optimizer.lookahead
+            )
         if self.average_start is not None:
             self.accumulate_average(t + 1)
 

@@ -121,6 +121,26 @@ def test_l1_proximal_step_gives_exact_zeros():
     assert make_penalty(None, alpha=1.0, l1_ratio=0.5).value(coef) == 0.0
 
 
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_l1_shrinkage_is_part_of_the_momentum_step(nesterov):
+    # One weight at 0.5, gradient 1, eta 0.1, l1 1, momentum 0.9. Heavy ball:
+    # 0.5 -> 0.4, shrunk to 0.3, velocity -0.2 (the whole move); then
+    # 0.3 - 0.18 - 0.1 = 0.02, shrunk to 0 (velocity dropped, landed on 0).
+    # Nesterov (FISTA): x = 0.5 - 0.1 = 0.4, shrunk to 0.3, velocity
+    # x_new - x_old = -0.2, weights at the look-ahead 0.3 + 0.9 * -0.2 = 0.12;
+    # then x = 0.12 - 0.1 = 0.02, shrunk to 0: velocity and weights 0.
+    w = np.array([0.5])
+    optimizer = SGDOptimizer([w], lambda t: 0.1, momentum=0.9, nesterov=nesterov)
+    penalty = make_penalty("l1", alpha=1.0, l1_ratio=1.0)
+    velocity = optimizer.velocities[0]
+    expected = [(0.12, -0.2), (0.0, 0.0)] if nesterov else [(0.3, -0.2), (0.0, 0.0)]
+    for t, (expected_w, expected_velocity) in enumerate(expected):
+        eta = optimizer.update_params([w], [np.array([1.0])], t)
+        penalty.proximal_step(w, eta, velocity, optimizer.lookahead)
+        assert w[0] == pytest.approx(expected_w, abs=1e-12)
+        assert velocity[0] == pytest.approx(expected_velocity, abs=1e-12)
+
+
 def test_auto_step_for_full_batches_on_centered_data():
     # Centered, uncorrelated columns with variances 4 and 1: the second-moment
     # matrix of [x / 2, 1] is the identity, so L_full = 1/2 and eta' = 2.
