@@ -944,6 +944,20 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             else:
                 state = copy.deepcopy(self._training_state)
                 t, n_epochs, loss_curve = self.t_, self.n_iter_, list(self.loss_curve_)
+            schedule = state.optimizer.schedule
+            if isinstance(schedule, CosineSchedule):
+                # Each call is an epoch: the decay runs over max_iter calls
+                # (the current max_iter), whatever the chunks' sizes.
+                steps = self._steps_per_epoch(len(rows), self._batch_size(len(rows), X))
+                schedule.follow_calls(t, n_epochs, self.max_iter, steps)
+                if schedule.finished(t):
+                    warnings.warn(
+                        f"learning_rate='cosine' has decayed to a step of 0 over "
+                        f"max_iter={self.max_iter} partial_fit calls: this call "
+                        "does not change the model. Raise max_iter to go on "
+                        "training.",
+                        UserWarning,
+                    )
             rng = check_random_state(self.random_state)
             result = self._run_epochs(
                 X,
@@ -1260,9 +1274,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             )
         else:
             eta0, intercept_scale = float(self.eta0), 1.0
-        steps_per_epoch = math.ceil(n_rows / batch_size)
-        if self.shuffle == "blocks" and steps_per_epoch > 1:
-            steps_per_epoch += 1  # the offset splits one block in two
+        steps_per_epoch = self._steps_per_epoch(n_rows, batch_size)
         momentum = self.momentum
         if momentum == "auto":
             momentum = 0.9 if steps_per_epoch == 1 and not stream else 0.0
@@ -1308,6 +1320,12 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         state = _TrainingState(coef, intercept, optimizer, penalty, average_start)
         state.built_with = {name: getattr(self, name) for name in _STATE_PARAMS}
         return state
+
+    def _steps_per_epoch(self, n_rows, batch_size):
+        steps = math.ceil(n_rows / batch_size)
+        if self.shuffle == "blocks" and steps > 1:
+            steps += 1  # the offset splits one block in two
+        return steps
 
     def _split_validation(self, y_encoded, sample_weight, n_classes, rng):
         rows = np.arange(len(y_encoded))

@@ -1,5 +1,6 @@
 """Fallbacks for the oldest scikit-learn this package supports (1.6)."""
 
+import numpy as np
 from scipy import sparse
 
 try:  # scikit-learn >= 1.9
@@ -26,14 +27,19 @@ except ImportError:  # pragma: no cover - exercised by the lowest-versions CI jo
 
 
 def to_numpy(array):
-    """``array`` as a numpy array on the CPU, from any namespace and device,
+    """``array`` as a numpy array on the CPU, from any namespace and device
+    (and any other array-like),
     whether or not scikit-learn's array API dispatch is on (with it off,
     scikit-learn takes every array for numpy's, and ``np.asarray`` fails on
     a GPU)."""
     from sklearn.externals.array_api_compat import array_namespace
     from sklearn.utils._array_api import _convert_to_numpy
 
-    return _convert_to_numpy(array, array_namespace(array))
+    try:
+        xp = array_namespace(array)
+    except TypeError:  # an array-like: a pandas Series, a range, ...
+        return np.asarray(array)
+    return _convert_to_numpy(array, xp)
 
 
 def namespace_and_device(array):

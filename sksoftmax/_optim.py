@@ -414,8 +414,11 @@ class CosineSchedule(ConstantSchedule):
     # A fixed-length schedule: it runs its course (max_iter epochs) rather
     # than stop when the objective stalls.
     fixed_length = True
+    # The step the decay counts from (moved by follow_calls).
+    offset = 0
 
     def __call__(self, t):
+        t -= self.offset
         if t < self.warmup:
             return self.eta0 * (t + 1) / self.warmup
         progress = min((t - self.warmup) / max(self.total - self.warmup, 1), 1.0)
@@ -423,6 +426,24 @@ class CosineSchedule(ConstantSchedule):
 
     def stalled(self):
         return False
+
+    def follow_calls(self, t, calls_done, total_calls, steps):
+        """Spread the decay over ``total_calls`` calls of ``steps`` steps.
+
+        For ``partial_fit``, whose chunks may differ in size: the call about
+        to run, from step ``t``, takes the decay from ``calls_done /
+        total_calls`` of its course to ``(calls_done + 1) / total_calls``,
+        however many steps the first chunk had. (Counted in steps fixed by
+        the first chunk, a small first chunk ended the decay within a call
+        or two.)
+        """
+        self.warmup = 0
+        self.total = max(int(total_calls * steps), 1)
+        self.offset = t - calls_done * steps
+
+    def finished(self, t):
+        """Whether the step has decayed to 0 at step ``t``."""
+        return t - self.offset >= self.total
 
 
 def make_schedule(

@@ -516,6 +516,49 @@ def test_balanced_class_weight_equals_the_matching_sample_weights():
     assert_allclose(as_dict.coef_, balanced.coef_, rtol=1e-6)
 
 
+def test_partial_fit_takes_classes_as_any_array_like():
+    # A pandas Series is what dask's ddf["label"].unique().compute() gives.
+    pandas = pytest.importorskip("pandas")
+    X, y = load_iris(return_X_y=True)
+    for classes in [
+        pandas.Series([0, 1, 2]),
+        pandas.Index([0, 1, 2]),
+        range(3),
+        (0, 1, 2),
+    ]:
+        clf = SoftmaxSGDClassifier(random_state=0).partial_fit(X, y, classes=classes)
+        clf.partial_fit(X, y, classes=classes)
+        assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+def test_cosine_decays_over_max_iter_partial_fit_calls():
+    # Each call is an epoch: the decay spans max_iter calls, even where the
+    # first chunk is small (its step count fixed the length: the step was 0
+    # from the second call on).
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    rng = np.random.RandomState(0)
+    chunks = [rng.choice(150, size) for size in [30] + [150] * 5]
+    clf = SoftmaxSGDClassifier(
+        learning_rate="cosine", eta0=0.1, batch_size=10, max_iter=5, random_state=0
+    )
+    for call, rows in enumerate(chunks[:5], start=1):
+        before = clf.coef_.copy() if call > 1 else None
+        clf.partial_fit(X[rows], y[rows], classes=[0, 1, 2])
+        schedule = clf._training_state.optimizer.schedule
+        expected = 0.05 * (1 + np.cos(np.pi * call / 5))
+        assert schedule(clf.t_) == pytest.approx(expected, abs=1e-12)
+        if before is not None:
+            assert not np.array_equal(clf.coef_, before)
+    assert clf.score(X, y) > 0.8
+    before = clf.coef_.copy()
+    with pytest.warns(UserWarning, match="decayed to a step of 0"):
+        clf.partial_fit(X[chunks[5]], y[chunks[5]])
+    assert_array_equal(clf.coef_, before)
+    clf.set_params(max_iter=10).partial_fit(X[chunks[5]], y[chunks[5]])
+    assert not np.array_equal(clf.coef_, before)
+
+
 def test_partial_fit_refuses_balanced_class_weight():
     clf = SoftmaxSGDClassifier(class_weight="balanced")
     with pytest.raises(ValueError, match="compute_class_weight"):
