@@ -599,7 +599,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
     n_iter_ : int
         Epochs run by the last :meth:`fit`, or by all :meth:`partial_fit` calls.
     t_ : int
-        Number of minibatch updates done.
+        Number of minibatch updates done (after early stopping, up to the
+        best epoch, whose state the fit keeps).
     loss_curve_ : list of float
         The training objective after each epoch: the data term averaged over
         the epoch's minibatches (each evaluated at the weights before its
