@@ -54,6 +54,17 @@ def read_predictions(path):
         return list(csv.DictReader(file))
 
 
+def predict_each(model_path, paths, tmp_path, capsys):
+    """What ``predict`` writes for each file of ``paths``, in turn."""
+    predictions = []
+    for path in paths:
+        out_path = tmp_path / f"{path.name}_predictions.csv"
+        code, _, err = run(["predict", model_path, path, "--out", out_path], capsys)
+        assert code == 0, err
+        predictions.append(read_predictions(out_path))
+    return predictions
+
+
 # ------------------------------------------------------------- train, predict
 
 
@@ -419,12 +430,7 @@ def test_svmlight_prediction_keeps_the_training_files_indexing(tmp_path, capsys)
     dump_svmlight_file(new, iris.target, str(new_path))
     dense_path = tmp_path / "new.npz"
     np.savez(dense_path, X=new)
-    predictions = []
-    for path in (new_path, dense_path):
-        out_path = tmp_path / f"{path.name}.csv"
-        code, _, err = run(["predict", model_path, path, "--out", out_path], capsys)
-        assert code == 0, err
-        predictions.append(read_predictions(out_path))
+    predictions = predict_each(model_path, [new_path, dense_path], tmp_path, capsys)
     assert predictions[0] == predictions[1]
 
 
@@ -583,12 +589,7 @@ def test_first_column_without_header_is_the_row_index(
     assert "150 rows, 4 features" in out
     assert len(err.splitlines()) == 1
     assert "first column has no header" in err and "row index" in err
-    predictions = []
-    for path in (indexed, iris_csv):
-        out_path = tmp_path / f"{path.stem}_predictions.csv"
-        code, _, err = run(["predict", model_path, path, "--out", out_path], capsys)
-        assert code == 0, err
-        predictions.append(read_predictions(out_path))
+    predictions = predict_each(model_path, [indexed, iris_csv], tmp_path, capsys)
     assert predictions[0] == predictions[1]
 
     # A model without column names (trained on an NPZ) reads the rest.
@@ -598,9 +599,7 @@ def test_first_column_without_header_is_the_row_index(
     argv = ["train", tmp_path / "iris.npz", "--no-plots", "--out", model_path]
     assert run(argv, capsys)[0] == 0
     features.to_csv(indexed)
-    code, _, err = run(["predict", model_path, indexed, "--out", out_path], capsys)
-    assert code == 0, err
-    assert len(read_predictions(out_path)) == 150
+    assert len(predict_each(model_path, [indexed], tmp_path, capsys)[0]) == 150
 
     # An empty header elsewhere, or a column named "Unnamed: 0", is a feature.
     path = tmp_path / "named.csv"
