@@ -1408,6 +1408,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             state.intercept is not None,
         )
         train_weight_sum = float(sample_weight[train_rows].sum())
+        gradient.mean_weight = train_weight_sum / n_rows
         x_max_abs = _max_abs(X)
         batches = list(gen_batches(n_rows, batch_size))
         # Full batches need no shuffling; all rows in order need no gathering.

@@ -481,6 +481,10 @@ class MinibatchGradient:
 
     loss_on_device = False  # batch losses are Python floats
     full_gradient = True  # forms (n_classes, n_features) gradients
+    # The training rows' mean weight (set by the training loop): a weighted
+    # batch's gradient is divided by its rows times it, not by its own
+    # weight sum. See _batch_normaliser.
+    mean_weight = 1.0
 
     def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
         self.X, self.y, self.sample_weight = X, y, sample_weight
@@ -578,16 +582,19 @@ class MinibatchGradient:
             X_batch = self.gather(rows)
         logits = self.logits(n_rows)
         self.raw_logits(X_batch, coef, intercept, logits, weights)
+        normaliser = _batch_normaliser(weight, weight_sum, n_rows, self.mean_weight)
         # The fast shift first; the stable one where it overflows (rare: a
         # wrong class far above the true one, or diverged weights).
         loss = _loss_and_logit_gradient(
-            logits, None, weight, weight_sum, true_class=true_class, fast=True
+            logits, None, weight, normaliser, true_class=true_class, fast=True
         )
         if loss is None:
             self.raw_logits(X_batch, coef, intercept, logits, weights)
             loss = _loss_and_logit_gradient(
-                logits, None, weight, weight_sum, true_class=true_class
+                logits, None, weight, normaliser, true_class=true_class
             )
+        if weight is not None:
+            loss *= normaliser / weight_sum  # the batch's weighted mean loss
         if weights is not None:
             grad = self.joint_gradient(weights)
             np.matmul(X_batch.T, logits.T, out=grad.T)
@@ -645,6 +652,7 @@ class ArrayAPIMinibatchGradient:
     """
 
     loss_on_device = True
+    mean_weight = 1.0  # as MinibatchGradient's
 
     def __init__(self, X, y, sample_weight, n_classes, batch_size, fit_intercept):
         xp, _, device = get_namespace_and_device(X)
@@ -695,14 +703,35 @@ class ArrayAPIMinibatchGradient:
             raw = raw + intercept
         log_proba = log_softmax(raw)
         one_hot = self.one_hot(rows)
-        scale = 1.0 / weight_sum if weight is None else weight[:, None] / weight_sum
-        # G = diag(s / S) (P - Y), as in _loss_and_logit_gradient.
+        n_rows = X_batch.shape[0]
+        normaliser = _batch_normaliser(weight, weight_sum, n_rows, self.mean_weight)
+        scale = 1.0 / weight_sum if weight is None else weight[:, None] / normaliser
+        # G = diag(s / N) (P - Y), as in _loss_and_logit_gradient.
         gradient = (xp.exp(log_proba) - one_hot) * scale
         loss = -xp.sum(log_proba * one_hot * scale)
+        if weight is not None:
+            loss = loss * (normaliser / weight_sum)  # the weighted mean
         grads = [gradient.T @ X_batch]
         if intercept is not None:
             grads.append(xp.sum(gradient, axis=0))
         return loss, weight_sum, grads
+
+
+def _batch_normaliser(weight, weight_sum, n_rows, mean_weight):
+    """What a minibatch's weighted loss and gradient are divided by.
+
+    Unweighted, the batch's size. Weighted, its size times the training
+    rows' mean weight, ``b * S / n``, rather than its own weight sum: then
+    ``sum_i s_i grad_i / (b S / n)`` is an unbiased estimate of the
+    gradient of the objective ``sum_i s_i loss_i / S``, and an epoch's
+    steps add up to it. Divided by its own weight sum, each batch took a
+    full step whatever its weight: a batch of one row ignored the weight
+    altogether (a fit with ``batch_size=1`` was the unweighted one), and
+    small batches leant towards the unweighted fit.
+    """
+    if weight is None:
+        return weight_sum
+    return n_rows * mean_weight
 
 
 def put_rows(array, rows, values):
@@ -843,9 +872,12 @@ class SparseMinibatchGradient(MinibatchGradient):
             logits *= scale  # (scale * coef) @ x, scaling the smaller array
         if intercept is not None:
             logits += intercept[:, np.newaxis]
+        normaliser = _batch_normaliser(weight, weight_sum, n_rows, self.mean_weight)
         loss = _loss_and_logit_gradient(
-            logits, y, weight, weight_sum, self.arange[:n_rows]
+            logits, y, weight, normaliser, self.arange[:n_rows]
         )
+        if weight is not None:
+            loss *= normaliser / weight_sum  # the batch's weighted mean loss
         grads = [np.asarray(compact.T @ logits.T, dtype=coef.dtype)]
         if intercept is not None:
             grads.append(logits @ self.ones[:n_rows])

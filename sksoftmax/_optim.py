@@ -252,7 +252,11 @@ def auto_step_sizes(
     """
     relative_weight = (sample_weight / sample_weight.sum()).astype(np.float64)
     row_norms_sq = _row_norms_sq(X)
-    max_norm_sq = float(row_norms_sq[sample_weight > 0].max(initial=0.0))
+    # A minibatch's gradient weighs each row by s_i / mean(s) (see the
+    # kernels' _batch_normaliser): the worst row's curvature is scaled alike.
+    row_factor = sample_weight.astype(np.float64) * (n_samples / sample_weight.sum())
+    weighted = row_factor > 0
+    max_norm_sq = float((row_factor * row_norms_sq)[weighted].max(initial=0.0))
 
     X_power, weight_power = _power_iteration_rows(X, relative_weight)
     # The power iteration squares X twice: entries beyond 1e77 (or under
@@ -275,7 +279,9 @@ def auto_step_sizes(
             full = 0.5 * top_eigenvalue(1.0 / math.sqrt(scale), with_ones=True)
         if not math.isfinite(full):
             full = 0.5 * (trace / scale + 1.0)
-        per_row = 0.5 * (max_norm_sq / scale + 1.0)
+        per_row = 0.5 * float(
+            (row_factor * (row_norms_sq / scale + 1.0))[weighted].max(initial=0.0)
+        )
     else:
         full, per_row = 0.5, 0.5 * max_norm_sq / scale
     full = max(full, 0.5 * (1.0 if fit_intercept else 1e-12))

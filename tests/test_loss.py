@@ -267,9 +267,12 @@ def test_put_rows_equals_fancy_assignment(dtype, layout):
 
 
 def _training_kernel(X, y, sample_weight, n_classes, fit_intercept):
-    return MinibatchGradient(
+    kernel = MinibatchGradient(
         X, y.astype(np.intp), sample_weight, n_classes, len(y), fit_intercept
     )
+    if sample_weight is not None and sample_weight.sum() > 0:
+        kernel.mean_weight = sample_weight.mean()  # as the estimator sets it
+    return kernel
 
 
 @given(problems())
