@@ -566,7 +566,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         Epochs without improvement before stopping (or shrinking the step).
     class_weight : dict, "balanced" or None, default=None
         Weights ``{label: weight}`` multiplied into ``sample_weight``;
-        "balanced" uses ``n_samples / (n_classes * np.bincount(y))``.
+        "balanced" uses ``n_samples / (n_classes * np.bincount(y))``, with
+        ``sample_weight`` the weighted counts ``S / (n_classes * S_k)`` (as
+        LogisticRegression: integer weights stay repeated rows).
     warm_start : bool, default=False
         Start :meth:`fit` from the previous solution (for whichever of
         ``coef_init`` and ``intercept_init`` is not given). The schedule,
@@ -747,7 +749,14 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             # Callbacks score with the user's weights (None if none were
             # given), as for any estimator, not with class_weight folded in.
             user_weight = sample_weight if weights_given else None
-            if self.class_weight is not None:
+            if self.class_weight == "balanced":
+                sample_weight = (
+                    sample_weight
+                    * _balanced_class_weight(
+                        y_encoded, sample_weight, len(classes)
+                    ).astype(sample_weight.dtype)[y_encoded]
+                )
+            elif self.class_weight is not None:
                 sample_weight = (
                     sample_weight
                     * compute_class_weight(
@@ -1853,6 +1862,18 @@ def _check_label_types(labels, name):
                 f"{name} mixes label types {sorted(kinds)}; labels must be all "
                 "strings or all numbers."
             )
+
+
+def _balanced_class_weight(y_encoded, sample_weight, n_classes):
+    """``S / (n_classes * S_k)``, ``S_k`` the weight of class ``k``'s rows:
+    scikit-learn's "balanced" weights on the weighted class counts (as
+    LogisticRegression computes them; here for any scikit-learn version).
+    A class whose rows all weigh 0 gets 0 (they carry no weight anyway)."""
+    counts = np.bincount(y_encoded, weights=sample_weight, minlength=n_classes)
+    with np.errstate(divide="ignore"):
+        weights = counts.sum() / (n_classes * counts)
+    weights[counts == 0] = 0.0
+    return weights
 
 
 def _normalised_weight(sample_weight):

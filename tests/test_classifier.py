@@ -559,6 +559,31 @@ def test_cosine_decays_over_max_iter_partial_fit_calls():
     assert not np.array_equal(clf.coef_, before)
 
 
+def test_balanced_class_weight_counts_sample_weights():
+    # As LogisticRegression: "balanced" on the weighted class counts, so
+    # integer weights stay repeated rows (on the unweighted counts the two
+    # fits differed by 0.27 in coef_).
+    X, y = make_classification(
+        n_samples=60, n_features=4, n_informative=3, n_redundant=0, random_state=0
+    )
+    weight = np.where(y == 0, 3, 1)
+    params = dict(
+        class_weight="balanced",
+        batch_size=1000,
+        shuffle=False,
+        eta0=0.1,
+        max_iter=30,
+        tol=None,
+        random_state=0,
+    )
+    weighted = SoftmaxSGDClassifier(**params).fit(X, y, sample_weight=weight)
+    repeated = SoftmaxSGDClassifier(**params).fit(
+        np.repeat(X, weight, axis=0), np.repeat(y, weight)
+    )
+    assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-10)
+    assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-10)
+
+
 def test_partial_fit_refuses_balanced_class_weight():
     clf = SoftmaxSGDClassifier(class_weight="balanced")
     with pytest.raises(ValueError, match="compute_class_weight"):
