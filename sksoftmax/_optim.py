@@ -251,7 +251,14 @@ def auto_step_sizes(
         ``c``: the intercept's step is ``c * eta``.
     """
     relative_weight = (sample_weight / sample_weight.sum()).astype(np.float64)
-    row_norms_sq = _row_norms_sq(X)
+    with np.errstate(over="ignore"):
+        row_norms_sq = _row_norms_sq(X)
+    if not np.isfinite(row_norms_sq).all():
+        raise ValueError(
+            f"eta0='auto' needs the squared norms of the rows of X, which "
+            f"overflow float64 here (entries up to {_max_abs(X):.3g}): scale the "
+            "features, for example with StandardScaler, or give eta0 a number."
+        )
     # A minibatch's gradient weighs each row by s_i / mean(s) (see the
     # kernels' _batch_normaliser): the worst row's curvature is scaled alike.
     row_factor = sample_weight.astype(np.float64) * (n_samples / sample_weight.sum())
@@ -270,7 +277,8 @@ def auto_step_sizes(
         top_eigenvalue = _top_eigenvalue_function(
             X_power, weight_power, magnitude, gram_max_features
         )
-        scale = magnitude**2 * top_eigenvalue(1.0 / magnitude, with_ones=False)
+        # (magnitude * magnitude: a product overflows to inf, a power raises)
+        scale = magnitude * magnitude * top_eigenvalue(1.0 / magnitude, with_ones=False)
     scale = min(scale, trace) if math.isfinite(scale) else trace
     if not scale > 0.0:
         scale = 1.0  # every weighted row is zero: nothing to rescale

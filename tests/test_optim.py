@@ -160,6 +160,22 @@ def test_auto_step_single_rows_use_the_largest_row():
     assert eta == pytest.approx(1 / (0.5 * 25))
 
 
+def test_auto_step_single_weighted_rows_scale_by_their_share_of_the_weight():
+    # A batch's gradient weighs a row by s_i / mean(s): a row of 40 times the
+    # others' weight, 2.86 times the mean, bounds the step, though its norm
+    # is the smallest.
+    X = np.array([[3.0, 4.0], [0.0, 1.0], [1.0, 0.0]])
+    weights = np.array([1.0, 1.0, 40.0])
+    eta, _ = auto_step_sizes(X, weights, False, batch_size=1, alpha=0.0, n_samples=3)
+    assert eta == pytest.approx(1 / (0.5 * 40 * 3 / 42))
+
+
+def test_auto_step_refuses_rows_whose_squares_overflow():
+    X = np.array([[1e155, 0.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="overflow float64.*StandardScaler"):
+        auto_step_sizes(X, np.ones(2), True, batch_size=1, alpha=0.0, n_samples=2)
+
+
 def test_auto_step_is_the_same_for_weights_and_repeats_and_sparse():
     rng = np.random.RandomState(0)
     X = rng.randn(15, 4) * [1, 10, 0.1, 3]
