@@ -202,15 +202,25 @@ class _TrainingState:
             else:
                 copy = _copy(value)
             arrays[name] = copy
-        schedule = self.optimizer.schedule
-        scalars = (
+        return arrays, self.snapshot_scalars()
+
+    def snapshot_scalars(self):
+        """The scalars of :meth:`snapshot`; with all arrays zero (a cold
+        start), all that :meth:`restore_zeros` needs."""
+        return (
             self.n_averaged,
             self.scale,
             self.penalty.total_shrinkage,
             self.penalty.received is None,
-            getattr(schedule, "eta", None),
+            getattr(self.optimizer.schedule, "eta", None),
         )
-        return arrays, scalars
+
+    def restore_zeros(self, scalars):
+        """Put back a state of zero arrays and the given scalars."""
+        for value in self._arrays().values():
+            if value is not None:
+                value[...] = 0
+        self.restore(({}, scalars))
 
     def restore(self, snapshot):
         """Put back the state of :meth:`snapshot` (after a divergence)."""
@@ -790,6 +800,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             train_rows, validation_rows = self._split_validation(
                 y_encoded, sample_weight, len(classes), rng
             )
+            cold_start = not warm and coef_init is None and intercept_init is None
             state = self._new_training_state(
                 X,
                 sample_weight,
@@ -797,7 +808,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 coef,
                 intercept,
                 total_epochs=self.max_iter,
-                cold_start=not warm and coef_init is None and intercept_init is None,
+                cold_start=cold_start,
             )
             callbacks = EpochCallbacks(
                 self,
@@ -821,6 +832,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 t=0,
                 check_convergence=True,
                 callbacks=callbacks,
+                # Zero weights: every row's loss is log(n_classes).
+                start_objective=math.log(len(classes)) if cold_start else None,
             )
             self.classes_ = classes
             self.t_ = result["t"]
@@ -1390,8 +1403,14 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         t,
         check_convergence,
         callbacks=None,
+        start_objective=None,
     ):
-        """The epoch loop: shuffle, minibatch gradient, update, bookkeeping."""
+        """The epoch loop: shuffle, minibatch gradient, update, bookkeeping.
+
+        ``start_objective``: the objective of the starting weights, when
+        known (a cold start): if no epoch improves on it, those weights are
+        kept, with a warning.
+        """
         n_rows = len(train_rows)
         batch_size = self._batch_size(n_rows, X)
         unit_weights = bool(np.all(sample_weight == 1))
@@ -1460,6 +1479,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         loss_curve, validation_loss_curve, validation_scores = [], [], []
         monitor, best, n_epochs = StallMonitor(), None, 0
         last_good = None  # the state before the epoch, for divergence
+        # (The starting weights of a cold start are zeros: their scalars
+        # suffice to restore them, with no copy of the weights.)
+        start = None if start_objective is None else state.snapshot_scalars()
         converged = (
             not check_convergence
             or self.tol is None
@@ -1587,6 +1609,24 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         if best is not None:
             state.restore(best[0])  # early stopping keeps the best epoch
             t = best[1]
+        # (Above it by more than the rounding of the epoch's loss sums.)
+        if start is not None and min(loss_curve, default=0.0) > start_objective * (
+            1 + 1e-5
+        ):
+            # A step far too large need not overflow: in float64 the loss
+            # can stay finite (1e91) and stall, which stops the fit as if
+            # converged, on weights worse than none.
+            state.restore_zeros(start)
+            t = 0
+            warnings.warn(
+                f"No epoch improved on the starting (zero) weights: the best "
+                f"epoch's objective was {min(loss_curve):.4g}, theirs "
+                f"{start_objective:.4g}. They are kept. Where the features carry "
+                "signal, the step size is too large for this data: lower eta0 "
+                "(or use eta0='auto') or scale the features, for example with "
+                "StandardScaler.",
+                ConvergenceWarning,
+            )
         return {
             "t": t,
             "n_epochs": n_epochs,

@@ -181,6 +181,9 @@ def test_only_arrays_off_the_cpu_are_on_an_accelerator():
         assert _on_accelerator(torch.empty((3, 2), device="meta"))
 
 
+@pytest.mark.filterwarnings(
+    "ignore:No epoch improved:sklearn.exceptions.ConvergenceWarning"
+)
 def test_float32_epoch_loss_on_the_device_does_not_overflow():
     # Huge float32 features and a constant step of 1: batch losses near 1e35,
     # whose sum over 4096 rows would pass float32's 3.4e38. The device path

@@ -4,6 +4,7 @@ corrupt a model or fail silently."""
 import copy
 import functools
 import pickle
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -453,6 +454,29 @@ def test_divergence_in_fit_warns_and_keeps_finite_weights(params, container):
     assert_valid_proba(clf.predict_proba(X), 3)
     assert np.isfinite(clf.predict_log_proba(X)).all()
     assert all(np.isfinite(clf.loss_curve_))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(eta0=1e6), dict(eta0=1e6, learning_rate="constant"), dict(eta0=10.0)],
+    ids=str,
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_step_too_large_to_improve_keeps_the_zero_weights(params, dtype):
+    # In float64 such steps need not overflow: the loss grew to 1e91 and
+    # stalled, and the fit stopped as if converged, without a warning, on
+    # weights that scored below chance.
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0)
+    X = (X * [1e3, 1e-2]).astype(dtype)
+    clf = SoftmaxSGDClassifier(random_state=0, **params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    messages = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    assert any("No epoch improved on the starting (zero)" in m for m in messages)
+    assert not clf.coef_.any() and not clf.intercept_.any()
+    assert_allclose(clf.predict_proba(X), 1 / 3)
+    assert min(clf.loss_curve_) > np.log(3)
 
 
 @pytest.mark.parametrize(
