@@ -977,7 +977,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     warnings.warn(
                         f"learning_rate='cosine' has decayed to a step of 0 over "
                         f"max_iter={self.max_iter} partial_fit calls: this call "
-                        "does not change the model. Raise max_iter to go on "
+                        "does not move the weights (with average, their average "
+                        "still moves towards them). Raise max_iter to go on "
                         "training.",
                         UserWarning,
                     )

@@ -121,9 +121,11 @@ def test_multiclass_reaches_the_logistic_regression_optimum():
     assert_allclose(clf.predict_proba(X), reference.predict_proba(X), atol=2e-3)
 
 
-def test_full_batch_momentum_restarts_when_the_objective_rises():
+@pytest.mark.parametrize("alpha", [1e-3, 1e-2])
+def test_full_batch_momentum_restarts_when_the_objective_rises(alpha):
     # Full-batch Nesterov overshoots: without the restart the objective of
-    # this fit climbs again after epoch 11 and stops 13 % above the optimum.
+    # this fit (alpha=1e-3) climbs again after epoch 11 and stops 13 % above
+    # the optimum. (At alpha=1e-2 an L2 term of the wrong strength shows.)
     X, y = make_classification(
         n_samples=1000,
         n_features=50,
@@ -133,7 +135,6 @@ def test_full_batch_momentum_restarts_when_the_objective_rises():
         random_state=0,
     )
     X = StandardScaler().fit_transform(X)
-    alpha = 1e-3
     clf = SoftmaxSGDClassifier(
         alpha=alpha, batch_size=len(y), tol=1e-5, random_state=0
     ).fit(X, y)
@@ -587,6 +588,26 @@ def test_balanced_class_weight_counts_sample_weights():
     )
     assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-10)
     assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-10)
+
+
+def test_partial_fit_applies_class_weight_by_label():
+    # Labels whose sorted order differs from the dict's: each class's weight
+    # must reach its own rows, as the matching sample weights would.
+    X, y = load_iris(return_X_y=True)
+    labels = np.array(["virginica", "setosa", "versicolor"])[y]
+    class_weight = {"versicolor": 5.0, "setosa": 1.0, "virginica": 0.5}
+    weights = np.array([class_weight[label] for label in labels])
+    classes = ["setosa", "versicolor", "virginica"]
+    by_class = SoftmaxSGDClassifier(class_weight=class_weight, random_state=0)
+    by_sample = SoftmaxSGDClassifier(random_state=0)
+    for _ in range(3):
+        by_class.partial_fit(X, labels, classes=classes)
+        by_sample.partial_fit(X, labels, classes=classes, sample_weight=weights)
+    assert_allclose(by_class.coef_, by_sample.coef_, rtol=1e-12)
+    unweighted = SoftmaxSGDClassifier(random_state=0).partial_fit(
+        X, labels, classes=classes
+    )
+    assert not np.allclose(by_class.coef_, unweighted.coef_, rtol=0.01)
 
 
 def test_partial_fit_refuses_balanced_class_weight():
@@ -1150,7 +1171,9 @@ def test_shuffle_blocks_with_early_stopping_and_sparse_data(container):
 def test_shuffle_blocks_counts_the_split_block_in_the_schedule():
     # With an offset the first and last rows form two short batches: one
     # step more per epoch, which the cosine schedule's length must include.
-    X, y = make_classification(n_samples=1024, n_classes=3, n_informative=4)
+    X, y = make_classification(
+        n_samples=1024, n_classes=3, n_informative=4, random_state=0
+    )
     clf = SoftmaxSGDClassifier(
         shuffle="blocks",
         learning_rate="cosine",

@@ -836,27 +836,34 @@ def test_early_stopping_with_batches_smaller_than_the_validation_part(batch_size
     assert_valid_proba(clf.predict_proba(X), 3)
 
 
-@pytest.mark.parametrize("random_state", range(8))
-def test_early_stopping_never_trains_on_a_part_without_weight(random_state):
-    """Only one sample per class carries weight: whichever way the split
-    falls, the result is a model with a measured validation loss or a clear
-    error naming the part without weight, never a crash inside."""
+@pytest.mark.parametrize("weighted_per_class", [1, 3])
+def test_early_stopping_never_trains_on_a_part_without_weight(weighted_per_class):
+    """Few samples per class carry weight: whichever way the split falls,
+    the result is a model with a measured validation loss or a clear error
+    naming the part without weight, never a crash inside. With one weighted
+    sample per class no split can hold both classes in training and one in
+    validation; with three, some do."""
     X, y = make_blobs(n_samples=40, centers=2, random_state=0)
     weights = np.zeros(40)
-    weights[[np.flatnonzero(y == 0)[0], np.flatnonzero(y == 1)[0]]] = 1.0
-    clf = SoftmaxSGDClassifier(
-        early_stopping=True,
-        validation_fraction=0.5,
-        random_state=random_state,
-        max_iter=20,
-        tol=None,
-    )
-    try:
-        clf.fit(X, y, sample_weight=weights)
-    except ValueError as error:
-        message = str(error)
-        assert "early_stopping" in message
-        assert "training part" in message or "validation part" in message
-    else:
-        assert np.all(np.isfinite(clf.validation_loss_curve_))
-        assert_valid_proba(clf.predict_proba(X), 2)
+    for label in (0, 1):
+        weights[np.flatnonzero(y == label)[:weighted_per_class]] = 1.0
+    fitted = 0
+    for random_state in range(8):
+        clf = SoftmaxSGDClassifier(
+            early_stopping=True,
+            validation_fraction=0.5,
+            random_state=random_state,
+            max_iter=20,
+            tol=None,
+        )
+        try:
+            clf.fit(X, y, sample_weight=weights)
+        except ValueError as error:
+            message = str(error)
+            assert "early_stopping" in message
+            assert "training part" in message or "validation part" in message
+        else:
+            fitted += 1
+            assert np.all(np.isfinite(clf.validation_loss_curve_))
+            assert_valid_proba(clf.predict_proba(X), 2)
+    assert (fitted > 0) == (weighted_per_class > 1)

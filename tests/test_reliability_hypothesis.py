@@ -242,12 +242,19 @@ def test_partial_fit_stream_with_bad_chunks(data, clf, plan, n_chunks):
         if corruption is None and weight_chunk is not None and not weight_chunk.any():
             corruption = "zero-weights"  # a chunk without weight is refused
         if corruption is None:
-            n_iter = clf.n_iter_
-            with warnings.catch_warnings():
-                # A cosine schedule past max_iter calls says it no longer trains.
-                warnings.filterwarnings("ignore", "learning_rate='cosine' has decayed")
+            n_iter, weights = clf.n_iter_, clf._training_state.coef.copy()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 clf.partial_fit(X_chunk, y_chunk, sample_weight=weight_chunk)
                 restored.partial_fit(X_chunk, y_chunk, sample_weight=weight_chunk)
+            # A cosine schedule past max_iter calls says it no longer trains
+            # (and does not); nothing else warns on a good chunk.
+            decayed = clf.learning_rate == "cosine" and n_iter >= clf.max_iter
+            messages = [str(w.message) for w in caught]
+            assert all("learning_rate='cosine' has decayed" in m for m in messages)
+            assert len(messages) == (2 if decayed else 0)  # clf's and restored's
+            if decayed:
+                assert_array_equal(clf._training_state.coef, weights)
             assert clf.n_iter_ == n_iter + 1
             assert_valid_model(clf, X_chunk, labels)
             continue
