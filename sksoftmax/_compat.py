@@ -26,13 +26,28 @@ except ImportError:  # pragma: no cover - exercised by the lowest-versions CI jo
         return moved[0] if len(moved) == 1 else moved
 
 
+try:  # scikit-learn >= 1.7 vendors array-api-compat
+    from sklearn.externals.array_api_compat import array_namespace
+    from sklearn.externals.array_api_compat import device as array_device
+except ImportError:  # pragma: no cover - exercised by the lowest-versions CI job
+    try:  # scikit-learn 1.6 uses the package where it is installed
+        from array_api_compat import array_namespace
+        from array_api_compat import device as array_device
+    except ImportError:  # and without it supports numpy arrays only
+
+        def array_namespace(*arrays):
+            """Stand-in without array-api-compat: nothing is an array API array."""
+            raise TypeError("array-api-compat is not installed")
+
+        def array_device(array):
+            return "cpu"
+
+
 def to_numpy(array):
     """``array`` as a numpy array on the CPU, from any namespace and device
-    (and any other array-like),
-    whether or not scikit-learn's array API dispatch is on (with it off,
-    scikit-learn takes every array for numpy's, and ``np.asarray`` fails on
-    a GPU)."""
-    from sklearn.externals.array_api_compat import array_namespace
+    (and any other array-like), whether or not scikit-learn's array API
+    dispatch is on (with it off, scikit-learn takes every array for
+    numpy's, and ``np.asarray`` fails on a GPU)."""
     from sklearn.utils._array_api import _convert_to_numpy
 
     try:
@@ -47,12 +62,18 @@ def namespace_and_device(array):
     scikit-learn's dispatch setting); CSR matrices count as numpy's."""
     if sparse.issparse(array):
         return "numpy", "cpu"
-    from sklearn.externals.array_api_compat import array_namespace, device
+    try:
+        name = array_namespace(array).__name__
+    except TypeError:
+        return "numpy", "cpu"
+    return name.rpartition("array_api_compat.")[2], str(array_device(array))
 
-    name = array_namespace(array).__name__.removeprefix(
-        "sklearn.externals.array_api_compat."
-    )
-    return name, str(device(array))
 
-
-__all__ = ["check_same_namespace", "move_to", "namespace_and_device", "to_numpy"]
+__all__ = [
+    "array_device",
+    "array_namespace",
+    "check_same_namespace",
+    "move_to",
+    "namespace_and_device",
+    "to_numpy",
+]

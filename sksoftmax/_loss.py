@@ -24,11 +24,11 @@ import math
 
 import numpy as np
 from scipy import sparse
-from sklearn.externals.array_api_compat import array_namespace
-from sklearn.externals.array_api_compat import device as array_device
 from sklearn.utils import check_random_state
 from sklearn.utils._array_api import get_namespace_and_device
 from sklearn.utils.extmath import safe_sparse_dot
+
+from sksoftmax._compat import array_device, array_namespace
 
 __all__ = [
     "log_softmax",
