@@ -479,6 +479,20 @@ def test_a_step_too_large_to_improve_keeps_the_zero_weights(params, dtype):
     assert min(clf.loss_curve_) > np.log(3)
 
 
+@pytest.mark.parametrize("penalty", ["l2", "l1", None])
+def test_one_good_full_batch_step_is_kept(penalty):
+    # An epoch of one full batch measures its loss before its step: after a
+    # cold start, exactly the zero weights'. A good first step (max_iter=1,
+    # as a warm-start learning curve takes) must not be taken for no progress.
+    X, y = make_blobs(n_samples=150, centers=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Maximum number of epochs")
+        clf = SoftmaxSGDClassifier(max_iter=1, penalty=penalty, random_state=0)
+        clf.fit(X, y)
+    assert clf.loss_curve_[0] >= np.log(3) - 1e-12 and clf.t_ == 1
+    assert clf.coef_.any() and clf.score(X, y) > 0.5  # zero weights: 1/3
+
+
 @pytest.mark.parametrize(
     "params",
     [dict(), dict(average=True), dict(penalty="l1"), dict(momentum=0.0)],
