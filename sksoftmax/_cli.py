@@ -216,8 +216,10 @@ def _read_csv_labels(pandas, path, sep, labels):
         if labels.isna().any():
             return labels.to_numpy()
     # Up to 18 digits, which int64 always holds; longer ones stay text.
-    if labels.str.fullmatch(r"0|-?[1-9][0-9]{0,17}").all():
-        return labels.to_numpy(dtype=np.int64)
+    # (Spaces around an integer, as after ", " separators, do not count.)
+    stripped = labels.str.strip()
+    if stripped.str.fullmatch(r"0|-?[1-9][0-9]{0,17}").all():
+        return stripped.to_numpy(dtype=np.int64)
     return labels.to_numpy()
 
 

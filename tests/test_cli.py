@@ -532,8 +532,10 @@ def test_predict_on_the_training_npz_ignores_its_labels(tmp_path, capsys):
         (["1", "+1", "1.0"], ["+1", "1", "1.0"]),
         # Other numbers stay text, sorted as text.
         (["2.5", "10.5", "1.5"], ["1.5", "10.5", "2.5"]),
-        # Integers written as such become numbers, sorted as numbers.
+        # Integers written as such become numbers, sorted as numbers, with
+        # or without spaces around them (", " separators).
         (["10", "2", "-3"], ["-3", "2", "10"]),
+        ([" 10", "2 ", " -3"], ["-3", "2", "10"]),
     ],
 )
 def test_csv_labels_are_read_as_written(tmp_path, capsys, labels, classes):
@@ -558,7 +560,7 @@ def test_csv_labels_are_read_as_written(tmp_path, capsys, labels, classes):
     rows = read_predictions(tmp_path / "p.csv")
     assert list(rows[0]) == ["prediction"] + [f"proba_{name}" for name in classes]
     predicted = np.array([row["prediction"] for row in rows])
-    assert np.mean(predicted == np.array(labels)[codes]) > 0.9
+    assert np.mean(predicted == np.char.strip(labels)[codes]) > 0.9
 
 
 def test_only_an_empty_label_is_missing(tmp_path, capsys):
