@@ -1345,28 +1345,6 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         state.built_with = {name: getattr(self, name) for name in _STATE_PARAMS}
         return state
 
-    @staticmethod
-    def _worse_than_zero_weights(state, best_epoch, rows, zero_objective):
-        """Whether no epoch's objective, nor the model's own, is below that
-        of zero weights (beyond the rounding of their sums).
-
-        ``best_epoch`` is the least epoch objective: one below says the fit
-        made progress, at no cost. Only otherwise is the model's objective
-        computed, in one pass over the training rows (``rows``: the kernel,
-        weights, rows and batch size): an epoch of one full batch measures
-        its loss before its step, at zero weights after a cold start, so a
-        good first step shows only there.
-        """
-        threshold = zero_objective * (1 + 1e-5)
-        if best_epoch <= threshold:
-            return False
-        gradient, sample_weight, train_rows, batch_size = rows
-        coef, intercept = state.model()
-        loss = _validation_metrics(
-            gradient, sample_weight, train_rows, coef, intercept, batch_size
-        )[0]
-        return not loss + state.penalty.value(coef) <= threshold
-
     def _steps_per_epoch(self, n_rows, batch_size):
         steps = math.ceil(n_rows / batch_size)
         if self.shuffle == "blocks" and steps > 1:
@@ -1632,11 +1610,14 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         if best is not None:
             state.restore(best[0])  # early stopping keeps the best epoch
             t = best[1]
-        if start is not None and self._worse_than_zero_weights(
+        if start is not None and _worse_than_zero_weights(
             state,
             min(loss_curve, default=math.inf),
-            (gradient, sample_weight, train_rows, batch_size),
             start_objective,
+            gradient,
+            sample_weight,
+            train_rows,
+            batch_size,
         ):
             # A step far too large need not overflow: in float64 the loss
             # can stay finite (1e91) and stall, which stops the fit as if
@@ -1821,6 +1802,28 @@ def _train_sparse_epoch(gradient, state, order, batches, in_place, t, weight_tot
         t += 1
     state.fold_scale()
     return epoch_loss, t
+
+
+def _worse_than_zero_weights(
+    state, best_epoch, zero_objective, gradient, sample_weight, rows, batch_size
+):
+    """Whether no epoch's objective, nor the model's own, is below that of
+    zero weights (beyond the rounding of their sums).
+
+    ``best_epoch`` is the least epoch objective: one below says the fit made
+    progress, at no cost. Only otherwise is the model's objective computed,
+    in one pass over the training ``rows``: an epoch of one full batch
+    measures its loss before its step, at zero weights after a cold start,
+    so a good first step shows only there.
+    """
+    threshold = zero_objective * (1 + 1e-5)
+    if best_epoch <= threshold:
+        return False
+    coef, intercept = state.model()
+    loss = _validation_metrics(
+        gradient, sample_weight, rows, coef, intercept, batch_size
+    )[0]
+    return not loss + state.penalty.value(coef) <= threshold
 
 
 def _validation_metrics(gradient, sample_weight, rows, coef, intercept, batch_size):

@@ -2,6 +2,7 @@
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils._array_api import _convert_to_numpy
 
 try:  # scikit-learn >= 1.9
     from sklearn.utils._array_api import check_same_namespace
@@ -48,8 +49,6 @@ def to_numpy(array):
     (and any other array-like), whether or not scikit-learn's array API
     dispatch is on (with it off, scikit-learn takes every array for
     numpy's, and ``np.asarray`` fails on a GPU)."""
-    from sklearn.utils._array_api import _convert_to_numpy
-
     try:
         xp = array_namespace(array)
     except TypeError:  # an array-like: a pandas Series, a range, ...
