@@ -14,12 +14,13 @@ from sklearn.utils.estimator_checks import (
 from sksoftmax import SoftmaxSGDClassifier
 
 
-def _runs_on_this_machine(check):
-    """False for array API checks of a library or device that is absent here.
+def _absent_on_this_machine(check):
+    """Why ``check`` cannot run here (an array library or device that is
+    absent), or None.
 
-    scikit-learn generates checks for CuPy, CUDA, MPS, XPU and dpnp; on a
-    machine without them those checks can only skip, so they are left out
-    rather than reported as skipped. Everything available runs: numpy,
+    scikit-learn generates array API checks for CuPy, CUDA, MPS, XPU and
+    dpnp; on a machine without them those checks are reported as skipped,
+    with scikit-learn's reason. Everything available runs: numpy,
     array-api-strict and torch on the CPU in CI, and torch on CUDA on a
     machine that has it.
     """
@@ -32,22 +33,19 @@ def _runs_on_this_machine(check):
     try:
         for namespace, device in namespaces:
             _array_api_for_tests(namespace, device)
-    except SkipTest:
-        return False
-    return True
+    except SkipTest as reason:
+        return str(reason)
+    return None
 
 
-CHECKS = [
-    (estimator, check)
-    for estimator, check in estimator_checks_generator(
-        SoftmaxSGDClassifier(random_state=0)
-    )
-    if _runs_on_this_machine(check)
-]
+CHECKS = list(estimator_checks_generator(SoftmaxSGDClassifier(random_state=0)))
 
 
 @pytest.mark.parametrize("estimator, check", CHECKS, ids=_get_check_estimator_ids)
 def test_sklearn_compatible_estimator(estimator, check):
+    reason = _absent_on_this_machine(check)
+    if reason is not None:
+        pytest.skip(reason)
     check(estimator)
 
 
