@@ -97,13 +97,57 @@ def test_a_callback_can_stop_training_cleanly(data):
     assert_allclose(clf.coef_, reference.coef_)
 
 
+class RecordingProgressBar(callback.ProgressBar):
+    """A ProgressBar that also keeps, in order, the tasks it was told about."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.events = []
+
+    def on_fit_task_begin(self, estimator, context):
+        self.events.append(("begin", context))
+        super().on_fit_task_begin(estimator, context)
+
+    def on_fit_task_end(self, estimator, context):
+        self.events.append(("end", context))
+        super().on_fit_task_end(estimator, context)
+
+    def fits(self, estimator_name):
+        """The fit tasks of the named estimator, each with its own bar."""
+        return [
+            context
+            for event, context in self.events
+            if event == "begin"
+            and context.estimator_name == estimator_name
+            and context.task_name == "fit"
+        ]
+
+    def epochs(self, event_name, fit):
+        """The task ids of the epochs of ``fit`` that began, or ended."""
+        return [
+            context.task_id
+            for event, context in self.events
+            if event == event_name
+            and context.task_name == "epoch"
+            and context.parent is fit
+        ]
+
+
 def test_progress_bar_shows_epochs(data, capsys):
     pytest.importorskip("rich")  # ProgressBar's own dependency (extra "progress")
     X, y = data
-    SoftmaxSGDClassifier(max_iter=5, tol=None, random_state=0).set_callbacks(
-        callback.ProgressBar()
-    ).fit(X, y)
-    assert "SoftmaxSGDClassifier" in capsys.readouterr().out
+    bar = RecordingProgressBar()
+    clf = SoftmaxSGDClassifier(max_iter=50, tol=1e-3, random_state=0)
+    clf.set_callbacks(bar).fit(X, y)
+    assert 1 < clf.n_iter_ < 50  # converged: fewer epochs than the bar's total
+    (fit,) = bar.fits("SoftmaxSGDClassifier")
+    assert fit.max_subtasks == 50
+    # The bar advances once per epoch run, then closes.
+    assert bar.epochs("begin", fit) == list(range(clf.n_iter_))
+    assert bar.epochs("end", fit) == list(range(clf.n_iter_))
+    assert bar.events[-1] == ("end", fit)
+    out = capsys.readouterr().out
+    assert "SoftmaxSGDClassifier - fit" in out and "100%" in out
 
 
 def test_progress_bar_nested_in_grid_search(data, capsys):
@@ -116,10 +160,17 @@ def test_progress_bar_nested_in_grid_search(data, capsys):
         {"softmaxsgdclassifier__alpha": [1e-4, 1e-3]},
         cv=2,
     )
-    search.set_callbacks(callback.ProgressBar(max_propagation_depth=None)).fit(X, y)
+    bar = RecordingProgressBar(max_propagation_depth=None)
+    search.set_callbacks(bar).fit(X, y)
     out = capsys.readouterr().out
     assert "GridSearchCV" in out and "SoftmaxSGDClassifier" in out
     assert search.best_estimator_[-1].n_iter_ == 3
+    # 2 candidates x 2 folds, and the refit: each fit's bar counts its 3 epochs.
+    fits = bar.fits("SoftmaxSGDClassifier")
+    assert len(fits) == 5
+    for fit in fits:
+        assert fit.source_estimator_name == "Pipeline"
+        assert bar.epochs("end", fit) == [0, 1, 2]
 
 
 def test_without_callbacks_nothing_is_left_behind(data):
