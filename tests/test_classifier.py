@@ -1152,20 +1152,38 @@ def test_shuffle_blocks_trains_as_well_on_rows_in_random_order():
 
 
 @pytest.mark.parametrize("container", [np.asarray, sparse.csr_array])
-def test_shuffle_blocks_with_early_stopping_and_sparse_data(container):
+def test_shuffle_blocks_with_early_stopping_and_sparse_data(container, monkeypatch):
     # The early-stopping split leaves the training rows non-contiguous:
     # the blocks are then contiguous runs of the training rows.
     X, y = make_classification(
         n_samples=2000, n_classes=3, n_informative=4, random_state=0
     )
     X = container(StandardScaler().fit_transform(X))
-    scores = [
-        SoftmaxSGDClassifier(shuffle=shuffle, early_stopping=True, random_state=0)
-        .fit(X, y)
-        .score(X, y)
-        for shuffle in [True, "blocks"]
-    ]
-    assert scores[1] == pytest.approx(scores[0], abs=0.02)
+    plans = []  # each epoch's batches, as slices of the training rows
+    shuffled_blocks = _classifier._shuffled_blocks
+
+    def recording_shuffled_blocks(n_rows, batch_size, rng):
+        plans.append((n_rows, shuffled_blocks(n_rows, batch_size, rng)))
+        return plans[-1][1]
+
+    # Spied on where the epoch loop looks it up.
+    monkeypatch.setattr(_classifier, "_shuffled_blocks", recording_shuffled_blocks)
+    rows = SoftmaxSGDClassifier(early_stopping=True, random_state=0).fit(X, y)
+    blocks = SoftmaxSGDClassifier(
+        shuffle="blocks", early_stopping=True, random_state=0
+    ).fit(X, y)
+    assert blocks.score(X, y) == pytest.approx(rows.score(X, y), abs=0.02)
+    # The same seed, another order of the rows: another model.
+    assert not np.array_equal(blocks.coef_, rows.coef_)
+    # Each epoch run tiles the 1800 training rows with contiguous blocks...
+    assert len(plans) == blocks.n_iter_ > 1
+    for n_rows, batches in plans:
+        assert n_rows == 1800
+        tiles = sorted(batches, key=lambda batch: batch.start)
+        assert tiles[0].start == 0 and tiles[-1].stop == n_rows
+        assert all(a.stop == b.start for a, b in zip(tiles, tiles[1:]))
+    # ... and training stepped once per block (up to the best epoch).
+    assert blocks.t_ in np.cumsum([len(batches) for _, batches in plans])
 
 
 def test_shuffle_blocks_counts_the_split_block_in_the_schedule():
