@@ -26,7 +26,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sksoftmax import SoftmaxSGDClassifier
-from sksoftmax._classifier import _auto_batch_size
+from sksoftmax._engine import auto_batch_size as _auto_batch_size
 
 
 def datasets():

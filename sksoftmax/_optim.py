@@ -1,15 +1,17 @@
-"""Step sizes, learning-rate schedules, update rules and penalty steps of minibatch SGD.
+"""Learning-rate schedules, update rules and penalty steps of minibatch SGD.
 
 Everything here is small objects with explicit state, updated in place, in the
-style of ``sklearn/neural_network/_stochastic_optimizers.py``. Nothing here
-knows about estimators; ``t`` always counts minibatch updates done so far.
+style of ``sklearn/neural_network/_stochastic_optimizers.py``: the schedules
+behind one protocol (:class:`Schedule`), the stall rule, every update rule
+(:class:`SGDOptimizer`) and the penalty (:class:`Penalty`). Nothing here
+knows about estimators or data; ``t`` always counts minibatch updates done
+so far.
 """
 
 import math
 
 import numpy as np
-from scipy import sparse
-from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
+from sklearn.utils._array_api import get_namespace_and_device
 
 # The "adaptive" schedule stops once its step falls under either of these
 # (under the larger): 1e-6 is SGDClassifier's floor (for a given eta0 only,
@@ -27,300 +29,71 @@ def _zeros_like(array):
     return get_namespace_and_device(array)[0].zeros_like(array)
 
 
-def _product(matrix, vector):
-    """``matrix @ vector`` as a float64 numpy vector, for any array namespace.
+class Schedule:
+    """The protocol of a learning-rate schedule, and its neutral defaults.
 
-    The power iteration runs on the host: only vectors cross to the device.
+    The engine and the estimator talk to a schedule through these members
+    only (never through its class or its attributes):
+
+    - ``schedule(t) -> eta``: the step size of update ``t`` (updates so far);
+    - ``stalled() -> stop``: the objective stalled for ``n_iter_no_change``
+      epochs; react (shrink the step) and say whether training should stop;
+    - ``fixed_length``: the schedule runs its course (``max_iter`` epochs)
+      and ``tol`` does not stop it (early stopping still does);
+    - ``on_trial``: the current step is being tried (a step-growth phase):
+      an epoch that does not improve, or overflows, is discarded, not fatal;
+    - ``epoch_end(objective, previous, tol)``: the objective of the epoch
+      just run and of the one before (``inf`` for the first);
+    - ``run_end()``: a run stopped, perhaps in the middle of a trial;
+    - ``get_state()`` / ``set_state(value)``: the mutable part, for the
+      training state's snapshots (None: nothing changes during a run);
+    - ``follow_calls(t, calls_done, total_calls, steps)`` and
+      ``exhausted(t)``: partial_fit, whose calls are epochs of chunks of
+      any size: spread the schedule over ``total_calls`` calls, and whether
+      its step is 0 from update ``t`` on.
+
+    A new schedule subclasses this class, overrides what it needs, and is
+    registered in :func:`make_schedule` and in the estimator's
+    ``learning_rate`` constraint.
     """
-    if sparse.issparse(matrix) or isinstance(matrix, np.ndarray):
-        # In the matrix's dtype: a float64 vector would upcast a float32 X.
-        return np.asarray(
-            matrix @ vector.astype(matrix.dtype), dtype=np.float64
-        ).ravel()
-    xp, _, device = get_namespace_and_device(matrix)
-    result = matrix @ xp.asarray(vector, dtype=matrix.dtype, device=device)
-    return np.asarray(_convert_to_numpy(result, xp), dtype=np.float64)
-
-
-def _row_norms_sq(X, chunk_rows=65536):
-    """Squared row norms as float64 numpy, with no (n_samples, n_features) temporary."""
-    if sparse.issparse(X):
-        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
-    if isinstance(X, np.ndarray):
-        return np.einsum("ij,ij->i", X, X, dtype=np.float64)
-    xp = get_namespace_and_device(X)[0]
-    chunks = []
-    for start in range(0, X.shape[0], chunk_rows):
-        block = X[start : min(start + chunk_rows, X.shape[0]), ...]
-        chunks.append(_convert_to_numpy(xp.sum(block * block, axis=1), xp))
-    return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros(0)
-
-
-# The power iteration uses at most this many rows: the top eigenvalue of a
-# second-moment matrix is estimated well from a random subset, at a fixed cost.
-MAX_POWER_ITERATION_ROWS = 16384
-
-
-def _power_iteration_rows(X, relative_weight):
-    """X and its weights, or a fixed random subset of the weighted rows."""
-    weighted_rows = np.flatnonzero(relative_weight > 0)
-    if len(weighted_rows) <= MAX_POWER_ITERATION_ROWS:
-        return X, relative_weight
-    rows = np.sort(
-        np.random.RandomState(0).choice(
-            weighted_rows, MAX_POWER_ITERATION_ROWS, replace=False
-        )
-    )
-    weight = relative_weight[rows]
-    if sparse.issparse(X) or isinstance(X, np.ndarray):
-        return X[rows], weight / weight.sum()
-    xp, _, device = get_namespace_and_device(X)
-    return xp.take(X, xp.asarray(rows, device=device), axis=0), weight / weight.sum()
-
-
-def _max_abs(X):
-    """The largest absolute entry of X (dense in any namespace, or CSR) as a float."""
-    if sparse.issparse(X) or isinstance(X, np.ndarray):
-        return max(float(X.max()), -float(X.min()))
-    xp = get_namespace_and_device(X)[0]
-    return max(float(xp.max(X)), -float(xp.min(X)))
-
-
-def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=20):
-    """Largest eigenvalue of the weighted second moment of ``[X * feature_scale, 1]``.
-
-    A power iteration from a fixed start vector: deterministic, cheap (two
-    products with X per iteration, never a Gram matrix), and identical for
-    integer weights and repeated rows up to rounding. It approaches the
-    eigenvalue from below.
-    """
-    n_features = X.shape[1]
-    v_coef = np.cos(np.arange(1, n_features + 1, dtype=np.float64))
-    v_ones = 1.0 if with_ones else 0.0
-    eigenvalue = 0.0
-    for _ in range(n_iterations):
-        norm = math.sqrt(float(v_coef @ v_coef) + v_ones**2)
-        if norm == 0.0:
-            break
-        v_coef /= norm
-        v_ones /= norm
-        u = _product(X, feature_scale * v_coef) + v_ones
-        u *= relative_weight
-        v_coef = feature_scale * _product(X.T, u)
-        v_ones = float(u.sum()) if with_ones else 0.0
-        eigenvalue = math.sqrt(float(v_coef @ v_coef) + v_ones**2)
-    return eigenvalue
-
-
-# Up to this many features the step size comes from the exact eigenvalue of
-# the (n_features + 1) square second-moment matrix, formed in one pass over
-# the rows: for small data that costs a fraction of the power iteration's 80
-# products (each a numpy call), and it is exact rather than a lower bound.
-GRAM_MAX_FEATURES = 128
-# On a GPU the power iteration's cost is its ~80 waits for the device (each
-# product's result comes back to the host), while the matrix is one pass of
-# kernels and its eigenvalue takes milliseconds on the host up to 512 + 1.
-GRAM_MAX_FEATURES_ACCELERATOR = 512
-GRAM_CHUNK_ROWS = 1024  # rows per block of the one pass: a temporary <= 1 MiB
-
-
-def _second_moments(X, relative_weight, magnitude):
-    """``Z^T W Z`` and ``Z^T w`` of ``Z = X / magnitude``, float64 numpy.
-
-    Formed block by block of rows (no temporary of X's size), in the
-    namespace of X and summed there; only the small results come back to
-    the host, once.
-    """
-    n_features = X.shape[1]
-    if sparse.issparse(X) or isinstance(X, np.ndarray):
-        xp, device = np, None
-        gram = np.zeros((n_features, n_features))
-        first = np.zeros(n_features)
-    else:
-        # X's dtype (some devices have no float64), on X's device.
-        xp, _, device = get_namespace_and_device(X)
-        gram = xp.zeros((n_features, n_features), dtype=X.dtype, device=device)
-        first = xp.zeros(n_features, dtype=X.dtype, device=device)
-    for start in range(0, X.shape[0], GRAM_CHUNK_ROWS):
-        stop = min(start + GRAM_CHUNK_ROWS, X.shape[0])
-        weight = relative_weight[start:stop]
-        if sparse.issparse(X):
-            block = X[start:stop].astype(np.float64) / magnitude
-            first += np.asarray(block.T @ weight).ravel()
-            # (sparse.diags: diags_array needs scipy >= 1.11.)
-            scaled = sparse.diags(np.sqrt(weight)) @ block
-            gram += (scaled.T @ scaled).toarray()
-            continue
-        block = X[start:stop, ...]
-        if xp is np:
-            block = block.astype(np.float64)
-        else:
-            weight = xp.asarray(weight, dtype=block.dtype, device=device)
-        block = block / magnitude
-        first += block.T @ weight
-        # Z^T W Z = (sqrt(W) Z)^T (sqrt(W) Z), the weighting done in place.
-        block *= xp.sqrt(weight)[:, None]
-        gram += block.T @ block
-    if xp is not np:
-        gram = np.asarray(_convert_to_numpy(gram, xp), dtype=np.float64)
-        first = np.asarray(_convert_to_numpy(first, xp), dtype=np.float64)
-    return gram, first
-
-
-def _top_eigenvalue_function(X, relative_weight, magnitude, gram_max_features):
-    """``top(feature_scale, with_ones)``: :func:`_top_eigenvalue` of X's rows.
-
-    Exact, from the second moments, for up to ``gram_max_features`` features;
-    by power iteration beyond.
-    """
-    if X.shape[1] > gram_max_features:
-        return lambda feature_scale, with_ones: _top_eigenvalue(
-            X, relative_weight, feature_scale, with_ones
-        )
-    gram, first = _second_moments(X, relative_weight, magnitude)
-
-    def top(feature_scale, with_ones):
-        if not (np.isfinite(gram).all() and np.isfinite(first).all()):
-            return math.nan  # the caller falls back to the trace
-        # [X f, 1] = [Z c, 1] with c = f * magnitude.
-        c = feature_scale * magnitude
-        if not with_ones:
-            return float(np.linalg.eigvalsh(c * c * gram)[-1])
-        n_features = len(first)
-        moments = np.empty((n_features + 1, n_features + 1))
-        moments[:n_features, :n_features] = c * c * gram
-        moments[:n_features, -1] = moments[-1, :n_features] = c * first
-        moments[-1, -1] = relative_weight.sum()
-        return float(np.linalg.eigvalsh(moments)[-1])
-
-    return top
-
-
-def auto_step_sizes(
-    X,
-    sample_weight,
-    fit_intercept,
-    batch_size,
-    alpha,
-    *,
-    n_samples,
-    gram_max_features=GRAM_MAX_FEATURES,
-):
-    """Step sizes from the curvature of the softmax loss on this data.
-
-    The Hessian of log-sum-exp is ``diag(p) - p p^T``, whose eigenvalues are at
-    most 1/2 (Boehning 1992). So the loss of one row ``x`` has curvature at
-    most ``||x||^2 / 2``, and the weighted mean over all rows at most
-    ``lambda_max(X^T diag(s) X / S) / 2``.
-
-    The weights and the intercept live on different scales (on unscaled data
-    by orders of magnitude), so the problem is solved as if each row were
-    ``[x / sqrt(c), 1]`` with ``c = lambda_max(X^T diag(s) X / S)``: one step
-    size ``eta'`` for that well-scaled problem gives ``eta = eta' / c`` for
-    ``coef`` and ``eta'`` (``c`` times more) for the intercept.
-
-    For minibatches of ``b`` rows drawn from ``n``, ``eta' = 1 / L(b)`` with the
-    expected smoothness of Gower et al. ("SGD: General Analysis and Improved
-    Rates", ICML 2019)::
-
-        L(b) = n (b - 1) / (b (n - 1)) * L_full + (n - b) / (b (n - 1)) * L_row
-
-    which is ``L_full`` for full batches and ``L_row`` (the worst row) for
-    single rows; the L2 penalty adds ``alpha / c``.
-
-    Parameters
-    ----------
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-    sample_weight : ndarray of shape (n_samples,)
-    fit_intercept : bool
-    batch_size : int
-    alpha : float
-        The L2 strength.
-    n_samples : int
-        Number of rows an epoch draws batches from (those of X that are
-        used for training).
-    gram_max_features : int, default=GRAM_MAX_FEATURES
-        Up to this many features the top eigenvalue is exact, from the
-        second-moment matrix; beyond, it comes from power iteration.
-
-    Returns
-    -------
-    eta0 : float
-        Step size for ``coef``.
-    intercept_scale : float
-        ``c``: the intercept's step is ``c * eta``.
-    """
-    relative_weight = (sample_weight / sample_weight.sum()).astype(np.float64)
-    with np.errstate(over="ignore"):
-        row_norms_sq = _row_norms_sq(X)
-    if not np.isfinite(row_norms_sq).all():
-        raise ValueError(
-            f"eta0='auto' needs the squared norms of the rows of X, which "
-            f"overflow float64 here (entries up to {_max_abs(X):.3g}): scale the "
-            "features, for example with StandardScaler, or give eta0 a number."
-        )
-    # A minibatch's gradient weighs each row by s_i / mean(s) (see the
-    # kernels' _batch_normaliser): the worst row's curvature is scaled alike.
-    row_factor = sample_weight.astype(np.float64) * (n_samples / sample_weight.sum())
-    weighted = row_factor > 0
-    max_norm_sq = float((row_factor * row_norms_sq)[weighted].max(initial=0.0))
-
-    X_power, weight_power = _power_iteration_rows(X, relative_weight)
-    # The power iteration squares X twice: entries beyond 1e77 (or under
-    # 1e-77) overflow (underflow) float64, so it runs on X / max|X|.
-    magnitude = _max_abs(X_power) or 1.0
-    # The mean squared row norm (the trace) bounds the eigenvalue from above,
-    # and replaces it should a spurious floating-point flag of the BLAS (seen
-    # rarely on small float32 data) make it NaN.
-    trace = float(row_norms_sq @ relative_weight)
-    with np.errstate(over="ignore", invalid="ignore"):
-        top_eigenvalue = _top_eigenvalue_function(
-            X_power, weight_power, magnitude, gram_max_features
-        )
-        # (magnitude * magnitude: a product overflows to inf, a power raises)
-        scale = magnitude * magnitude * top_eigenvalue(1.0 / magnitude, with_ones=False)
-    scale = min(scale, trace) if math.isfinite(scale) else trace
-    if not scale > 0.0:
-        scale = 1.0  # every weighted row is zero: nothing to rescale
-    if fit_intercept:
-        with np.errstate(over="ignore", invalid="ignore"):
-            full = 0.5 * top_eigenvalue(1.0 / math.sqrt(scale), with_ones=True)
-        if not math.isfinite(full):
-            full = 0.5 * (trace / scale + 1.0)
-        per_row = 0.5 * float(
-            (row_factor * (row_norms_sq / scale + 1.0))[weighted].max(initial=0.0)
-        )
-    else:
-        full, per_row = 0.5, 0.5 * max_norm_sq / scale
-    full = max(full, 0.5 * (1.0 if fit_intercept else 1e-12))
-    per_row = max(per_row, full)
-
-    b = min(batch_size, n_samples)
-    if n_samples <= 1 or b >= n_samples:
-        smoothness = full
-    else:
-        smoothness = (n_samples * (b - 1) * full + (n_samples - b) * per_row) / (
-            b * (n_samples - 1)
-        )
-    eta = 1.0 / (smoothness + alpha / scale)
-    return eta / scale, scale
-
-
-class ConstantSchedule:
-    """``eta = eta0``; training stops when the objective stalls."""
 
     fixed_length = False
-    growing = False  # see AdaptiveSchedule
+    on_trial = False
+
+    def __call__(self, t):
+        raise NotImplementedError
+
+    def stalled(self):
+        """React to epochs without improvement; return True to stop."""
+        return True
+
+    def epoch_end(self, objective, previous, tol):
+        """See the class docstring; nothing by default."""
+
+    def run_end(self):
+        """See the class docstring; nothing by default."""
+
+    def get_state(self):
+        return None
+
+    def set_state(self, value):
+        """Put back what :meth:`get_state` returned (not None)."""
+
+    def follow_calls(self, t, calls_done, total_calls, steps):
+        """See the class docstring; nothing by default."""
+
+    def exhausted(self, t):
+        return False
+
+
+class ConstantSchedule(Schedule):
+    """``eta = eta0``; training stops when the objective stalls."""
 
     def __init__(self, eta0):
         self.eta0 = eta0
 
     def __call__(self, t):
         return self.eta0
-
-    def stalled(self):
-        """React to an epoch without improvement; return True to stop."""
-        return True
 
 
 class InvScalingSchedule(ConstantSchedule):
@@ -361,14 +134,15 @@ class AdaptiveSchedule(ConstantSchedule):
     first stall, before any decay.
 
     With ``grow=True`` (``eta0="auto"`` in :meth:`fit`) a growth phase comes
-    first: ``eta0`` is then the curvature bound of :func:`auto_step_sizes`,
-    safe for the worst case, which on a small data set near separability can
-    be tens of times smaller than the step the loss allows. After each epoch
-    that improves the objective on the previous one by more than ``tol``
-    the step doubles, up to ``MAX_GROWTH * eta0``. The first epoch that does
-    not ends the phase, and the step becomes half the last one that did, or
-    ``eta0`` if that is more (the caller discards that epoch's weights if
-    its objective did not decrease or diverged).
+    first: ``eta0`` is then the curvature bound of
+    :func:`~sksoftmax._step_size.auto_step_sizes`, safe for the worst case,
+    which on a small data set near separability can be tens of times
+    smaller than the step the loss allows. After each epoch that improves
+    the objective on the previous one by more than ``tol`` the step
+    doubles, up to ``MAX_GROWTH * eta0``. The first epoch that does not
+    ends the phase, and the step becomes half the last one that did, or
+    ``eta0`` if that is more (the engine discards that epoch's weights if
+    its objective did not decrease or diverged: the step was on trial).
     """
 
     def __init__(self, eta0, grow=False, min_step=MIN_ADAPTIVE_STEP):
@@ -380,12 +154,16 @@ class AdaptiveSchedule(ConstantSchedule):
     def __call__(self, t):
         return self.eta
 
+    @property
+    def on_trial(self):
+        return self.growing
+
     def stalled(self):
         self.eta /= 5.0
-        # (getattr: absent from the state of models pickled before them)
-        base = getattr(self, "base", self.eta0)
-        min_step = getattr(self, "min_step", MIN_ADAPTIVE_STEP)
-        return self.eta < max(min_step, MIN_ADAPTIVE_FRACTION * base)
+        return self.eta < max(self.min_step, MIN_ADAPTIVE_FRACTION * self.base)
+
+    def epoch_end(self, objective, previous, tol):
+        self.grow(objective, previous, tol)
 
     def grow(self, objective, previous, tol):
         """The growth phase's reaction to an epoch's objective (a no-op after it).
@@ -407,29 +185,36 @@ class AdaptiveSchedule(ConstantSchedule):
             self.eta = max(self.eta / 4.0, self.eta0)
         self.base = self.eta
 
-    def end_growth(self):
-        """End the growth phase early (the fit stopped during it): back to the
-        last step that improved, the current one being untried (the bound if
-        the first epoch, at the bound, did not finish)."""
+    def run_end(self):
+        """End the growth phase early (the run stopped during it): back to
+        the last step that improved, the current one being untried (the
+        bound if the first epoch, at the bound, did not finish)."""
         if self.growing:
             self.growing = False
             self.eta = max(self.eta / 2.0, self.eta0)
             self.base = self.eta
 
+    def get_state(self):
+        return self.eta
+
+    def set_state(self, value):
+        self.eta = value
+
 
 class CosineSchedule(ConstantSchedule):
-    """Linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``total``."""
+    """Linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``total``.
+
+    A fixed-length schedule: it runs its course (``max_iter`` epochs) rather
+    than stop when the objective stalls.
+    """
+
+    fixed_length = True
 
     def __init__(self, eta0, total, warmup=0):
         super().__init__(eta0)
         self.total = max(int(total), 1)
         self.warmup = int(warmup)
-
-    # A fixed-length schedule: it runs its course (max_iter epochs) rather
-    # than stop when the objective stalls.
-    fixed_length = True
-    # The step the decay counts from (moved by follow_calls).
-    offset = 0
+        self.offset = 0  # the update the decay counts from (see follow_calls)
 
     def __call__(self, t):
         t -= self.offset
@@ -447,15 +232,15 @@ class CosineSchedule(ConstantSchedule):
         For ``partial_fit``, whose chunks may differ in size: the call about
         to run, from step ``t``, takes the decay from ``calls_done /
         total_calls`` of its course to ``(calls_done + 1) / total_calls``,
-        however many steps the first chunk had. (Counted in steps fixed by
-        the first chunk, a small first chunk ended the decay within a call
-        or two.)
+        however many steps the first chunk had (counted in steps fixed by
+        the first chunk, a small first chunk would end the decay within a
+        call or two).
         """
         self.warmup = 0
         self.total = max(int(total_calls * steps), 1)
         self.offset = t - calls_done * steps
 
-    def finished(self, t):
+    def exhausted(self, t):
         """Whether the step has decayed to 0 at step ``t``."""
         return t - self.offset >= self.total
 
@@ -518,14 +303,21 @@ class StallMonitor:
 
 
 class SGDOptimizer:
-    """Minibatch SGD with optional heavy-ball or Nesterov momentum.
+    """Every update rule of minibatch SGD, and the state they carry.
+
+    The rules: plain SGD, heavy-ball or Nesterov momentum, the penalty's
+    steps (L2 as a decay or a gradient term, L1 as a proximal step), the
+    lazy updates of CSR minibatches (:meth:`sparse_step`), and averaging.
+    The parameters themselves belong to the caller (the training state) and
+    are passed to each call; everything else an update needs is held here.
 
     Parameters
     ----------
     params : list of ndarray
-        The parameters, updated in place by :meth:`update_params`.
-    schedule : callable
-        ``schedule(t) -> eta``.
+        The parameters (``coef`` and, if fitted, ``intercept``): their
+        shapes, dtype and namespace, for the velocities and averages.
+    schedule : Schedule
+        ``schedule(t) -> eta`` (see :class:`Schedule`).
     momentum : float, default=0.0
         Heavy-ball coefficient ``mu``: ``v <- mu v - eta g``, ``w <- w + v``.
     nesterov : bool, default=False
@@ -534,15 +326,36 @@ class SGDOptimizer:
     step_scales : list of float, default=None
         A factor on the step size of each parameter (a diagonal
         preconditioner); None means 1 for all.
+    penalty : Penalty, default=None
+        None: no penalty.
+    average_start : int, default=None
+        Average the weights from update ``average_start`` on (1: from the
+        first); None: no averaging.
 
     Attributes
     ----------
     velocities : list of ndarray
         One per parameter, zeros at first (only when ``momentum > 0``).
+    average_params : list of ndarray or None
+        The running means of the parameters (with ``average_start``).
+    n_averaged : int
+        How many iterates the averages hold.
+    scale : float
+        The lazy sparse updates keep the weights as ``scale * coef``.
+    pending_decay : float
+        L2 decay not yet applied to ``coef`` (see :meth:`decay`).
     """
 
     def __init__(
-        self, params, schedule, *, momentum=0.0, nesterov=False, step_scales=None
+        self,
+        params,
+        schedule,
+        *,
+        momentum=0.0,
+        nesterov=False,
+        step_scales=None,
+        penalty=None,
+        average_start=None,
     ):
         self.schedule = schedule
         self.step_scales = (
@@ -551,6 +364,20 @@ class SGDOptimizer:
         self.momentum = momentum
         self.nesterov = nesterov
         self.velocities = [_zeros_like(p) for p in params] if momentum else []
+        self.penalty = Penalty(0.0, 0.0) if penalty is None else penalty
+        # Two classes: row 0 of the softmax stays pinned at zero, so the
+        # model is binary logistic regression on row 1.
+        self.binary = params[0].shape[0] == 2 and params[0].ndim == 2
+        self.average_start = average_start
+        self.n_averaged = 0
+        self.average_params = (
+            None if average_start is None else [_zeros_like(p) for p in params]
+        )
+        self.scale = 1.0
+        self.pending_decay = 1.0
+        # Factors at most this far below 1 go straight to coef (see decay).
+        xp = get_namespace_and_device(params[0])[0]
+        self.decay_threshold = 1.0 - 128 * float(xp.finfo(params[0].dtype).eps)
 
     @property
     def lookahead(self):
@@ -567,6 +394,41 @@ class SGDOptimizer:
         not stop a velocity that is already there."""
         for velocity in self.velocities:
             velocity[...] = 0
+
+    # -- dense updates (numpy and the array API)
+
+    def step(self, coef, intercept, grads, t, share=1.0, joint=None):
+        """One update from the data gradients ``grads`` (scratch buffers).
+
+        ``share``: the step's size as a share of the schedule's, the whole
+        step (data and penalty) alike (a short last minibatch).
+
+        ``joint``: the one array that ``coef`` and ``intercept`` are the
+        first columns and the last column of, when ``grads`` are likewise
+        the two parts of one array (see :mod:`sksoftmax._kernels`); plain
+        SGD then updates both with one operation.
+        """
+        if self.binary:
+            for grad in grads:
+                grad[0, ...] = 0
+        penalty = self.penalty
+        if self.momentum:
+            penalty.add_gradient(grads[0], coef)
+        elif penalty.l2:
+            # Plain SGD: w <- (1 - eta l2) w - eta g, the L2 part of the
+            # gradient applied in place rather than added to g.
+            self.decay(coef, 1.0 - share * self.schedule(t) * penalty.l2)
+        if joint is not None and not self.momentum:
+            eta = self.update_joint(joint, grads, t, share)
+        else:
+            params = [coef] if intercept is None else [coef, intercept]
+            eta = self.update_params(params, grads, t, share)
+        # (The checks inline: each call costs a few percent of a small step.)
+        if penalty.l1:
+            velocity = self.velocities[0] if self.velocities else None
+            penalty.proximal_step(coef, eta, velocity, self.lookahead)
+        if self.average_start is not None:
+            self.accumulate_average(coef, intercept, t + 1)
 
     def update_joint(self, weights, grads, t, share=1.0):
         """:meth:`update_params` without momentum for a weight matrix and an
@@ -606,6 +468,134 @@ class SGDOptimizer:
             else:
                 param += velocity
         return eta
+
+    def decay(self, coef, factor):
+        """``coef *= factor``, exactly even where coef's dtype cannot hold it.
+
+        In float32 a factor within about 6e-8 of 1 rounds to 1 (no decay at
+        all) or to 1 - 6e-8 (up to twice the decay): with eta * alpha of
+        1e-8, common late in a decaying schedule, L2 would silently stop
+        acting. Such factors are multiplied up in a Python float and applied
+        once their product is resolvable, or at the end of the epoch
+        (:meth:`flush_decay`): the weights lag their decay by at most ``128 *
+        eps`` relatively, and an epoch's decay is applied to the weights'
+        resolution rather than not at all. A factor already below that
+        threshold (every factor in float64 but for eta * alpha below 3e-14)
+        is applied at once.
+        """
+        self.pending_decay *= factor
+        if self.pending_decay <= self.decay_threshold:
+            coef *= self.pending_decay
+            self.pending_decay = 1.0
+
+    def flush_decay(self, coef):
+        """Apply the decay that :meth:`decay` has not applied yet."""
+        if self.pending_decay != 1.0:
+            coef *= self.pending_decay
+            self.pending_decay = 1.0
+
+    def accumulate_average(self, coef, intercept, t):
+        """Add the iterate of update ``t`` to the running means."""
+        if self.average_start is None or t < self.average_start:
+            return
+        self.n_averaged += 1
+        # Running mean: avg += (w - avg) / k, exact for k = 1.
+        fraction = 1.0 / self.n_averaged
+        average_coef = self.average_params[0]
+        average_coef += fraction * (coef - average_coef)
+        if intercept is not None:
+            average_intercept = self.average_params[1]
+            average_intercept += fraction * (intercept - average_intercept)
+
+    def model(self, coef, intercept):
+        """The weights to predict with: the averaged ones once averaging
+        started, else the parameters themselves."""
+        if self.n_averaged:
+            average = self.average_params
+            return average[0], average[1] if len(average) > 1 else None
+        return coef, intercept
+
+    # -- lazy updates of CSR minibatches
+
+    def sparse_step(self, coef, intercept, grads, columns, coef_rows, t, share=1.0):
+        """One plain-SGD update touching only ``coef[:, columns]``.
+
+        ``coef_rows`` is the kernel's copy of ``coef.T[columns]``: updated and
+        written back, one scatter rather than a gather and a scatter.
+
+        The weights are ``scale * coef``: the L2 decay of every weight is one
+        multiplication of ``scale`` (as SGDClassifier's weight vector does),
+        the gradient step changes the touched columns, and the L1 shrinkage
+        is accumulated and applied to the columns when they are touched (and
+        to all at the end of the epoch, :meth:`fold_scale`).
+        """
+        grad_rows = grads[0]  # (n_columns, n_classes): coef.T's layout
+        if self.binary:
+            grad_rows[:, 0] = 0
+            for grad in grads[1:]:
+                grad[0] = 0
+        eta = self.schedule(t) * share  # (see step)
+        self.scale *= 1.0 - eta * self.penalty.l2
+        if self.scale < 1e-9:  # keep coef away from overflow (and from 1 / 0)
+            coef_rows *= self.scale  # the copy, as fold_scale does the rest
+            self.fold_scale(coef)
+        step = eta * self.step_scales[0] / self.scale
+        grad_rows *= step
+        coef_rows -= grad_rows
+        # coef is column-major: coef.T[columns] are contiguous rows.
+        put_rows(coef.T, columns, coef_rows)
+        if intercept is not None:
+            intercept -= (eta * self.step_scales[1]) * grads[1]
+        if self.penalty.l1:
+            self.penalty.accumulate(eta)
+            self.catch_up(coef, columns)
+
+    def catch_up(self, coef, columns):
+        """Apply the L1 shrinkage that ``coef[:, columns]`` has not received."""
+        penalty = self.penalty
+        if not penalty.l1:
+            return
+        if penalty.received is None:
+            penalty.received = np.zeros_like(coef)
+        weights = self.scale * coef.T[columns]
+        received = penalty.received.T[columns]
+        penalty.clip(weights, received)
+        coef.T[columns] = weights / self.scale
+        penalty.received.T[columns] = received
+
+    def fold_scale(self, coef):
+        """Make ``coef`` the weights again (scale 1), with all L1 shrinkage applied."""
+        if self.scale != 1.0:
+            coef *= self.scale
+            self.scale = 1.0
+        if self.penalty.l1 and self.penalty.received is not None:
+            self.penalty.clip(coef, self.penalty.received)
+
+
+def put_rows(array, rows, values):
+    """``array[rows] = values`` for a C-contiguous 2-D ``array``, row by row.
+
+    Each row is put as one opaque item (a view of ``n_columns`` numbers as one
+    ``np.void``): ``np.put`` then moves whole rows, about twice as fast as 2-D
+    fancy assignment, which goes element by element. ``rows`` must be valid,
+    non-negative row indices (``mode="clip"`` does not check them; the
+    callers' come from the data's own column indices).
+    """
+    if not (
+        array.flags.c_contiguous
+        and values.flags.c_contiguous
+        and values.dtype == array.dtype  # else the bytes would be reinterpreted
+        and values.shape == (len(rows), array.shape[1])
+    ):
+        array[rows] = values
+        return
+    row_item = np.dtype((np.void, array.shape[1] * array.itemsize))
+    np.put(
+        array.view(row_item).reshape(-1),
+        rows,
+        values.view(row_item).reshape(-1),
+        mode="clip",
+    )
 
 
 class Penalty:

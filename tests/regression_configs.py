@@ -50,7 +50,7 @@ from sklearn import config_context
 from sklearn.datasets import make_blobs, make_classification
 from threadpoolctl import threadpool_info
 
-import sksoftmax._classifier
+import sksoftmax._engine
 import sksoftmax._prefetch
 from sksoftmax import SoftmaxSGDClassifier
 
@@ -131,7 +131,7 @@ def forced_prefetch():
     with ExitStack() as patches:
         patches.enter_context(
             mock.patch.object(
-                sksoftmax._classifier, "prefetch_pays", lambda *args, **kwargs: True
+                sksoftmax._engine, "prefetch_pays", lambda *args, **kwargs: True
             )
         )
         patches.enter_context(

@@ -160,13 +160,13 @@ def test_auto_batch_size_rule_on_an_accelerator(monkeypatch, n_samples, expected
     import sksoftmax._classifier as classifier
 
     clf = SoftmaxSGDClassifier()
-    monkeypatch.setattr(classifier, "_on_accelerator", lambda X: True)
+    monkeypatch.setattr(classifier, "on_accelerator", lambda X: True)
     assert clf._batch_size(n_samples, None) == expected
 
 
 def test_only_arrays_off_the_cpu_are_on_an_accelerator():
     # Under dispatch, as fit calls it (outside, X is converted to numpy first).
-    from sksoftmax._classifier import _on_accelerator
+    from sksoftmax._engine import on_accelerator as _on_accelerator
 
     X = np.ones((3, 2))
     with config_context(array_api_dispatch=True):
@@ -203,7 +203,7 @@ def test_float32_epoch_loss_on_the_device_does_not_overflow():
 
 
 def test_second_moments_summed_on_the_device_match_numpy():
-    from sksoftmax._optim import _second_moments
+    from sksoftmax._step_size import _second_moments
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3000, 7))  # three blocks of rows, the last partial

@@ -23,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.fixes import parse_version
 
-from sksoftmax import SoftmaxSGDClassifier, _classifier, _optim, softmax_loss
+from sksoftmax import SoftmaxSGDClassifier, _engine, _optim, softmax_loss
 
 
 @pytest.fixture(scope="module")
@@ -321,16 +321,16 @@ def test_lazy_sparse_scale_folds_into_the_weights_mid_epoch(monkeypatch):
     # eta0 * alpha = 0.7: the scalar scale of the lazy weights shrinks by 0.3
     # per step and passes 1e-9 every 18 steps of the 90 in the epoch, where
     # it is folded into coef; the model must not notice.
-    from sksoftmax._classifier import _TrainingState
+    from sksoftmax._optim import SGDOptimizer
 
     folds = []
-    fold_scale = _TrainingState.fold_scale
+    fold_scale = SGDOptimizer.fold_scale
 
-    def counting_fold_scale(self):
+    def counting_fold_scale(self, coef):
         folds.append(self.scale)
-        fold_scale(self)
+        fold_scale(self, coef)
 
-    monkeypatch.setattr(_TrainingState, "fold_scale", counting_fold_scale)
+    monkeypatch.setattr(SGDOptimizer, "fold_scale", counting_fold_scale)
     rng = np.random.RandomState(0)
     X = sparse.random(900, 400, density=0.02, random_state=rng, format="csr")
     y = rng.randint(0, 3, 900)
@@ -933,8 +933,8 @@ def test_a_grown_step_that_diverges_is_discarded_without_a_warning(capsys, monke
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         two_epochs = SoftmaxSGDClassifier(random_state=0, max_iter=2).fit(X, y)
-    logits_in_range = _classifier._logits_in_range
-    monkeypatch.setattr(_classifier, "_logits_in_range", third_epoch_overflows)
+    logits_in_range = _engine.logits_in_range
+    monkeypatch.setattr(_engine, "logits_in_range", third_epoch_overflows)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         three_epochs = SoftmaxSGDClassifier(random_state=0, max_iter=3).fit(X, y)
@@ -1007,7 +1007,7 @@ def test_a_diverged_first_epoch_keeps_the_bound(monkeypatch):
     # Fault injection: the first epoch, at the bound, reports logits out of
     # range. The fit stops with the divergence warning; the step left for
     # partial_fit is the bound, not half of it.
-    monkeypatch.setattr(_classifier, "_logits_in_range", lambda state, x: False)
+    monkeypatch.setattr(_engine, "logits_in_range", lambda state, x: False)
     X, y = _standardised_digits()
     with pytest.warns(ConvergenceWarning, match="diverg"):
         clf = SoftmaxSGDClassifier(random_state=0).fit(X, y)
@@ -1088,16 +1088,16 @@ def test_cosine_is_stopped_by_early_stopping():
 def test_shuffle_blocks_visits_contiguous_batches_in_a_new_order_each_epoch(
     monkeypatch,
 ):
-    from sksoftmax._loss import MinibatchGradient
+    from sksoftmax._kernels import NumpyKernel
 
     seen = []
-    call = MinibatchGradient.__call__
+    call = NumpyKernel.__call__
 
-    def recording_call(self, rows, coef, intercept):
+    def recording_call(self, rows, state):
         seen.append(rows)
-        return call(self, rows, coef, intercept)
+        return call(self, rows, state)
 
-    monkeypatch.setattr(MinibatchGradient, "__call__", recording_call)
+    monkeypatch.setattr(NumpyKernel, "__call__", recording_call)
     X, y = make_classification(
         n_samples=1000, n_classes=3, n_informative=4, random_state=0
     )
@@ -1160,14 +1160,14 @@ def test_shuffle_blocks_with_early_stopping_and_sparse_data(container, monkeypat
     )
     X = container(StandardScaler().fit_transform(X))
     plans = []  # each epoch's batches, as slices of the training rows
-    shuffled_blocks = _classifier._shuffled_blocks
+    shuffled_blocks = _engine._shuffled_blocks
 
     def recording_shuffled_blocks(n_rows, batch_size, rng):
         plans.append((n_rows, shuffled_blocks(n_rows, batch_size, rng)))
         return plans[-1][1]
 
     # Spied on where the epoch loop looks it up.
-    monkeypatch.setattr(_classifier, "_shuffled_blocks", recording_shuffled_blocks)
+    monkeypatch.setattr(_engine, "_shuffled_blocks", recording_shuffled_blocks)
     rows = SoftmaxSGDClassifier(early_stopping=True, random_state=0).fit(X, y)
     blocks = SoftmaxSGDClassifier(
         shuffle="blocks", early_stopping=True, random_state=0
@@ -1326,7 +1326,7 @@ def test_sparse_fit_keeps_few_weight_sized_arrays():
 
 
 def test_l1_row_norms_by_blocks_of_columns():
-    from sksoftmax._classifier import _l1_row_norms
+    from sksoftmax._engine import _l1_row_norms
 
     coef = np.asfortranarray(np.random.default_rng(0).standard_normal((3, 1000)))
     assert_allclose(_l1_row_norms(coef, block=64), np.abs(coef).sum(axis=1))

@@ -1,6 +1,7 @@
 """Tests of the math kernel: vectorized vs loop reference, gradients, invariances."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,7 +11,9 @@ from numpy.testing import assert_allclose
 from scipy import sparse
 
 from sksoftmax import check_gradient, log_softmax, softmax_loss, softmax_loss_naive
-from sksoftmax._loss import MinibatchGradient, _loss_and_logit_gradient, put_rows
+from sksoftmax._kernels import NumpyKernel
+from sksoftmax._loss import _loss_and_logit_gradient
+from sksoftmax._optim import put_rows
 
 
 @st.composite
@@ -280,13 +283,34 @@ def test_put_rows_equals_fancy_assignment(dtype, layout):
     np.testing.assert_array_equal(array[rows[:2]], 1.0)
 
 
-def _training_kernel(X, y, sample_weight, n_classes, fit_intercept):
-    kernel = MinibatchGradient(
-        X, y.astype(np.intp), sample_weight, n_classes, len(y), fit_intercept
-    )
+def _training_kernel(X, y, sample_weight, n_classes, fit_intercept, prefetch=False):
+    mean_weight = 1.0
     if sample_weight is not None and sample_weight.sum() > 0:
-        kernel.mean_weight = sample_weight.mean()  # as the estimator sets it
-    return kernel
+        mean_weight = sample_weight.mean()  # as the engine's plan sets it
+    return NumpyKernel(
+        X,
+        y.astype(np.intp),
+        sample_weight,
+        n_classes,
+        len(y),
+        fit_intercept,
+        mean_weight=mean_weight,
+        prefetch=prefetch,
+    )
+
+
+def _state(coef, intercept):
+    """What a kernel reads of a training state."""
+    return SimpleNamespace(coef=np.asfortranarray(coef), intercept=intercept)
+
+
+def _joint_call(kernel, rows, coef, intercept):
+    """The kernel with joint weights: ``coef`` and ``intercept`` joined into
+    one array, the rows gathered by the prefetch thread with a 1 appended."""
+    state = _state(coef, intercept)
+    kernel.begin(state)
+    with kernel.epoch(rows):
+        return kernel(rows, state), state
 
 
 @given(problems())
@@ -296,7 +320,7 @@ def test_training_kernel_equals_softmax_loss(problem):
     coef, intercept, X, y, _, sample_weight = problem
     kernel = _training_kernel(X, y, sample_weight, coef.shape[0], intercept is not None)
     rows = np.arange(len(y))[::-1]
-    loss, weight_sum, grads = kernel(rows, np.asfortranarray(coef), intercept)
+    loss, weight_sum, grads = kernel(rows, _state(coef, intercept))
     weights = None if sample_weight is None else sample_weight[rows]
     expected = softmax_loss(coef, intercept, X[rows], y[rows], sample_weight=weights)
     assert weight_sum == pytest.approx(len(y) if weights is None else weights.sum())
@@ -315,17 +339,19 @@ def test_training_kernel_with_joint_weights_equals_separate_ones(problem):
         intercept = np.zeros(coef.shape[0])
     kernel = _training_kernel(X, y, sample_weight, coef.shape[0], True)
     rows = np.arange(len(y))[::-1]
-    loss, weight_sum, grads = kernel(rows, np.asfortranarray(coef), intercept)
+    loss, weight_sum, grads = kernel(rows, _state(coef, intercept))
     grads = [grad.copy() for grad in grads]
-    weights = np.asfortranarray(np.column_stack([coef, intercept]))
-    X_ones = np.column_stack([X[rows], np.ones(len(y))])
-    joint_loss, joint_weight_sum, joint_grads = kernel(
-        rows, weights[:, :-1], weights[:, -1], X_batch=X_ones, weights=weights
+    joint_kernel = _training_kernel(
+        X, y, sample_weight, coef.shape[0], True, prefetch=True
     )
+    (joint_loss, joint_weight_sum, joint_grads), state = _joint_call(
+        joint_kernel, rows, coef, intercept
+    )
+    assert state.coef.base is state.intercept.base  # one array's two parts
     assert joint_weight_sum == weight_sum
     assert_allclose(joint_loss, loss, rtol=1e-12)
     assert joint_grads[0].base is joint_grads[1].base  # one array's two parts
-    assert joint_grads[0].base.shape == weights.shape
+    assert joint_grads[0].base.shape == state.coef.base.shape
     assert_allclose(joint_grads[0], grads[0], rtol=1e-10, atol=1e-12)
     assert_allclose(joint_grads[1], grads[1], rtol=1e-10, atol=1e-12)
 
@@ -343,17 +369,13 @@ def test_training_kernel_falls_back_where_the_fast_shift_overflows(weighted, joi
     with np.errstate(over="ignore", invalid="ignore"):
         assert _loss_and_logit_gradient(logits, y, None, 3.0, fast=True) is None
     sample_weight = np.array([1.0, 2.0, 0.5], np.float32) if weighted else None
-    kernel = _training_kernel(X, y, sample_weight, 3, fit_intercept=True)
-    weights = np.asfortranarray(np.column_stack([coef, np.zeros(3, np.float32)]))
-    joint_args = (
-        dict(X_batch=np.column_stack([X, np.ones(3, np.float32)]), weights=weights)
-        if joint
-        else {}
-    )
+    kernel = _training_kernel(X, y, sample_weight, 3, True, prefetch=joint)
+    intercept = np.zeros(3, np.float32)
     with np.errstate(over="ignore", invalid="ignore"):
-        loss, _, grads = kernel(
-            np.arange(3), weights[:, :-1], weights[:, -1], **joint_args
-        )
+        if joint:
+            (loss, _, grads), _ = _joint_call(kernel, np.arange(3), coef, intercept)
+        else:
+            loss, _, grads = kernel(np.arange(3), _state(coef, intercept))
     expected = softmax_loss(
         coef, np.zeros(3, np.float32), X, y, sample_weight=sample_weight
     )
@@ -385,7 +407,7 @@ def test_training_kernel_is_exact_where_the_fast_sum_nears_overflow(sample_weigh
     kernel = _training_kernel(X, y, sample_weight, 3, fit_intercept=True)
     intercept = np.zeros(3, np.float32)
     with np.errstate(over="ignore", invalid="ignore"):
-        loss, _, grads = kernel(np.arange(n_rows), coef, intercept)
+        loss, _, grads = kernel(np.arange(n_rows), _state(coef, intercept))
     expected = softmax_loss(coef, intercept, X, y, sample_weight=sample_weight)
     assert_allclose(loss, expected[0], rtol=1e-6)
     # Row 0's wrong class gets its push down (it was 0).
@@ -398,5 +420,6 @@ def test_training_kernel_reports_diverged_weights_as_nan():
     X, y = np.ones((4, 2)), np.array([0, 1, 2, 1])
     coef = np.full((3, 2), np.nan, order="F")
     with np.errstate(invalid="ignore"):
-        loss, _, _ = _training_kernel(X, y, None, 3, False)(np.arange(4), coef, None)
+        kernel = _training_kernel(X, y, None, 3, False)
+        loss, _, _ = kernel(np.arange(4), _state(coef, None))
     assert math.isnan(loss)

@@ -16,10 +16,10 @@ from sksoftmax._optim import (
     OptimalSchedule,
     SGDOptimizer,
     StallMonitor,
-    auto_step_sizes,
     make_penalty,
     make_schedule,
 )
+from sksoftmax._step_size import auto_step_sizes
 
 
 def test_schedules_against_hand_computed_steps():

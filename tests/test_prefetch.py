@@ -12,10 +12,10 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info
 
-import sksoftmax._classifier as classifier
+import sksoftmax._engine as engine
 import sksoftmax._prefetch as prefetch
 from sksoftmax import SoftmaxSGDClassifier
-from sksoftmax._loss import MinibatchGradient
+from sksoftmax._kernels import NumpyKernel
 from sksoftmax._prefetch import RowPrefetcher, prefetch_pays
 
 
@@ -42,7 +42,7 @@ def count_prefetched_epochs(monkeypatch):
         return original(self, order)
 
     monkeypatch.setattr(RowPrefetcher, "epoch", epoch)
-    monkeypatch.setattr(classifier, "prefetch_pays", lambda *args: True)
+    monkeypatch.setattr(engine, "prefetch_pays", lambda *args: True)
     return epochs
 
 
@@ -81,7 +81,7 @@ def test_prefetched_fit_equals_the_serial_fit(data, params, count_prefetched_epo
     params = {"random_state": 0, "max_iter": 8, "tol": None, **params}
 
     with pytest.MonkeyPatch.context() as serial:
-        serial.setattr(classifier, "prefetch_pays", lambda *args: False)
+        serial.setattr(engine, "prefetch_pays", lambda *args: False)
         reference = SoftmaxSGDClassifier(**params).fit(
             X, y, sample_weight=sample_weight
         )
@@ -121,7 +121,6 @@ def test_joint_weights_are_views_and_survive_copies_and_pickles(
     assert weights.shape == (4, X.shape[1] + 1) and weights.flags.f_contiguous
     assert state.intercept.base is weights
     assert_array_equal(weights[:, -1], state.intercept)
-    assert state.join_weights() is weights  # already joined: kept
 
     restored = pickle.loads(pickle.dumps(clf))
     serial = pickle.loads(pickle.dumps(clf))
@@ -130,7 +129,9 @@ def test_joint_weights_are_views_and_survive_copies_and_pickles(
     # Joining separate arrays keeps their values.
     coef, intercept = loaded.coef.copy(), loaded.intercept.copy()
     rejoined = copy.deepcopy(loaded)
-    weights = rejoined.join_weights()
+    kernel = NumpyKernel(X, y.astype(np.intp), None, 4, 256, True, prefetch=True)
+    kernel.begin(rejoined)  # as each run with the thread starts
+    weights = kernel.joint
     assert_array_equal(weights[:, :-1], coef)
     assert_array_equal(weights[:, -1], intercept)
     assert rejoined.coef.base is weights and rejoined.intercept.base is weights
@@ -145,7 +146,7 @@ def test_joint_weights_are_views_and_survive_copies_and_pickles(
     # to the rounding of the intercept's sums), so nothing was lost on the
     # way: both of the above could share a fault of the re-join.
     with pytest.MonkeyPatch.context() as no_thread:
-        no_thread.setattr(classifier, "prefetch_pays", lambda *args: False)
+        no_thread.setattr(engine, "prefetch_pays", lambda *args: False)
         serial.partial_fit(X, y)
     assert serial._training_state.coef.base is None
     assert_allclose(clf.coef_, serial.coef_, rtol=1e-9, atol=1e-11)
@@ -206,17 +207,17 @@ def test_a_batch_that_diverges_mid_epoch_ends_the_thread(
     # fit keeps the weights of the first epoch, as the serial loop does.
     X, y = data
     calls = []
-    original = MinibatchGradient.__call__
+    original = NumpyKernel.__call__
 
     def diverging(self, *args, **kwargs):
         calls.append(1)
         loss, weight, grads = original(self, *args, **kwargs)
         return (math.nan if len(calls) == 47 + 30 else loss), weight, grads
 
-    monkeypatch.setattr(MinibatchGradient, "__call__", diverging)
+    monkeypatch.setattr(NumpyKernel, "__call__", diverging)
     params = {"batch_size": 64, "max_iter": 3, "tol": None, "random_state": 0}
     with pytest.MonkeyPatch.context() as serial:
-        serial.setattr(classifier, "prefetch_pays", lambda *args: False)
+        serial.setattr(engine, "prefetch_pays", lambda *args: False)
         with pytest.warns(ConvergenceWarning, match="diverged in epoch 2"):
             reference = SoftmaxSGDClassifier(**params).fit(X, y)
     calls.clear()
@@ -233,14 +234,14 @@ def test_a_batch_that_diverges_mid_epoch_ends_the_thread(
 def test_prefetched_batches_are_not_gathered_again(data, count_prefetched_epochs):
     X, y = data
     gathered = []
-    original = MinibatchGradient.gather
+    original = NumpyKernel.gather
 
     def gather(self, rows):
         gathered.append(len(rows))
         return original(self, rows)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(MinibatchGradient, "gather", gather)
+        patch.setattr(NumpyKernel, "gather", gather)
         SoftmaxSGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)
     assert len(count_prefetched_epochs) == 2
     assert not gathered
@@ -276,7 +277,7 @@ def test_no_prefetch_under_a_one_thread_limit(monkeypatch):
         seen.append(args[-1])
         return False
 
-    monkeypatch.setattr(classifier, "prefetch_pays", record)
+    monkeypatch.setattr(engine, "prefetch_pays", record)
     unlimited = max(
         (
             info["num_threads"]

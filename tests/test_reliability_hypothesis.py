@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from test_reliability import assert_same_state
 
 from sksoftmax import SoftmaxSGDClassifier
-from sksoftmax._classifier import _encode_labels
+from sksoftmax._validation import encode_labels as _encode_labels
 
 # Largest decimal exponent of X's entries per dtype: float64 data from 1e-150
 # to 1e150, float32 within its range, integers up to 1e12.

@@ -1,0 +1,207 @@
+"""The training state: parameters, optimizer, snapshots, plain serialization."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils._array_api import get_namespace_and_device
+
+from sksoftmax._optim import (
+    AdaptiveSchedule,
+    ConstantSchedule,
+    CosineSchedule,
+    InvScalingSchedule,
+    OptimalSchedule,
+    Penalty,
+    SGDOptimizer,
+    StallMonitor,
+)
+
+
+@dataclass
+class Snapshot:
+    """All that an epoch changes in a :class:`TrainingState`, for a rollback.
+
+    ``arrays`` holds copies of the state's arrays by name (see
+    :meth:`TrainingState.arrays`); the rest are the optimizer's scalars.
+    """
+
+    arrays: dict
+    n_averaged: int
+    scale: float
+    total_shrinkage: float
+    l1_started: bool
+    schedule_state: object
+
+
+class TrainingState:
+    """What one fit or partial_fit call trains: the full-softmax parameters
+    and the optimizer that updates them (with its velocities, averages,
+    penalty state and schedule).
+
+    For two classes row 0 of ``coef`` and ``intercept`` is pinned at zero, so the
+    model is binary logistic regression on ``coef[1]`` (the published ``coef_``)
+    and its penalty matches LogisticRegression's.
+
+    Parameters
+    ----------
+    coef : array of shape (n_classes, n_features)
+    intercept : array of shape (n_classes,) or None
+    optimizer : SGDOptimizer
+    built_with : dict, default=None
+        The estimator parameters the optimizer was built from (partial_fit
+        refuses to continue with others).
+    """
+
+    def __init__(self, coef, intercept, optimizer, built_with=None):
+        self.coef = coef
+        self.intercept = intercept
+        self.optimizer = optimizer
+        self.built_with = {} if built_with is None else built_with
+        self.stream_monitor = StallMonitor()  # across partial_fit calls
+
+    def model(self):
+        """The weights to predict with: averaged ones once averaging started."""
+        return self.optimizer.model(self.coef, self.intercept)
+
+    def end_of_stream_call(self, loss, tol, n_iter_no_change):
+        """Stall detection across partial_fit calls, each one epoch of a stream.
+
+        As fit does across epochs: ``n_iter_no_change`` calls without an
+        improvement of ``tol`` make the schedule react (the "adaptive" step
+        shrinks; other schedules decay by ``t`` alone), so a long stream
+        converges instead of staying at the noise level of the first step.
+        """
+        if self.stream_monitor.update(loss, tol, n_iter_no_change)[1]:
+            self.optimizer.schedule.stalled()
+
+    def arrays(self):
+        """The state's arrays, by name (None where absent)."""
+        optimizer = self.optimizer
+        averages = optimizer.average_params or []
+        arrays = {
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "average_coef": averages[0] if averages else None,
+            "average_intercept": averages[1] if len(averages) > 1 else None,
+            "received": optimizer.penalty.received,
+        }
+        for index, velocity in enumerate(optimizer.velocities):
+            arrays[f"velocity{index}"] = velocity
+        return arrays
+
+    def snapshot(self, previous=None):
+        """A :class:`Snapshot` of the state.
+
+        Arrays are copied one by one (a deepcopy of the state's objects
+        costs more than a small epoch), into the arrays of the ``previous``
+        snapshot where they fit: a fresh copy of large weights each epoch
+        costs its page faults again (a tenth of a sparse epoch).
+        """
+        kept = {} if previous is None else previous.arrays
+        arrays = {}
+        for name, value in self.arrays().items():
+            if value is None:
+                continue
+            copy = kept.get(name)
+            if (
+                isinstance(value, np.ndarray)
+                and isinstance(copy, np.ndarray)
+                and copy.shape == value.shape
+                and copy.dtype == value.dtype
+            ):
+                np.copyto(copy, value)
+            else:
+                copy = _copy(value)
+            arrays[name] = copy
+        return self.scalar_snapshot(arrays)
+
+    def scalar_snapshot(self, arrays=None):
+        """A :class:`Snapshot` of the scalars only: with all arrays zero (a
+        cold start), all that :meth:`restore_zeros` needs."""
+        optimizer = self.optimizer
+        return Snapshot(
+            arrays={} if arrays is None else arrays,
+            n_averaged=optimizer.n_averaged,
+            scale=optimizer.scale,
+            total_shrinkage=optimizer.penalty.total_shrinkage,
+            l1_started=optimizer.penalty.received is not None,
+            schedule_state=optimizer.schedule.get_state(),
+        )
+
+    def restore(self, snapshot):
+        """Put back the state of ``snapshot`` (after a divergence, or the
+        best epoch of early stopping)."""
+        for name, value in self.arrays().items():
+            if value is not None and name in snapshot.arrays:
+                value[...] = snapshot.arrays[name]
+        optimizer = self.optimizer
+        optimizer.n_averaged = snapshot.n_averaged
+        optimizer.scale = snapshot.scale
+        optimizer.pending_decay = 1.0  # the restored coef has had all its decay
+        optimizer.penalty.total_shrinkage = snapshot.total_shrinkage
+        if not snapshot.l1_started:
+            optimizer.penalty.received = None
+        if snapshot.schedule_state is not None:
+            optimizer.schedule.set_state(snapshot.schedule_state)
+
+    def restore_zeros(self, snapshot):
+        """Put back a state of zero arrays and the scalars of ``snapshot``."""
+        for value in self.arrays().values():
+            if value is not None:
+                value[...] = 0
+        self.restore(snapshot)
+
+
+def _copy(array):
+    """A copy in the array's own namespace and device."""
+    if isinstance(array, np.ndarray):
+        return array.copy()
+    return get_namespace_and_device(array)[0].asarray(array, copy=True)
+
+
+# The classes a TrainingState is made of, by name: a pickled or skops-saved
+# model stores them as plain dicts (see SoftmaxSGDClassifier.__getstate__),
+# so that skops.io need trust no type but the estimator's.
+_STATE_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        TrainingState,
+        SGDOptimizer,
+        Penalty,
+        ConstantSchedule,
+        InvScalingSchedule,
+        OptimalSchedule,
+        AdaptiveSchedule,
+        CosineSchedule,
+        StallMonitor,
+    )
+}
+
+
+def state_to_plain(value):
+    """``value`` with every training-state object replaced by a tagged dict."""
+    if _STATE_CLASSES.get(type(value).__name__) is type(value):
+        return {
+            "__class__": type(value).__name__,
+            "attributes": {
+                name: state_to_plain(attribute)
+                for name, attribute in vars(value).items()
+            },
+        }
+    if isinstance(value, list):
+        return [state_to_plain(item) for item in value]
+    return value
+
+
+def state_from_plain(value):
+    """Inverse of :func:`state_to_plain`."""
+    if isinstance(value, dict) and "__class__" in value:
+        cls = _STATE_CLASSES[value["__class__"]]
+        instance = cls.__new__(cls)
+        instance.__dict__.update(
+            {name: state_from_plain(item) for name, item in value["attributes"].items()}
+        )
+        return instance
+    if isinstance(value, list):
+        return [state_from_plain(item) for item in value]
+    return value
