@@ -7,14 +7,12 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
-from sklearn import get_config
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils import assert_all_finite, check_random_state, compute_class_weight
+from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -25,8 +23,6 @@ from sksoftmax._callbacks import CallbackSupportMixin, EpochCallbacks
 from sksoftmax._compat import (
     check_same_namespace,
     move_to,
-    namespace_and_device,
-    to_numpy,
 )
 from sksoftmax._engine import (
     auto_batch_size,
@@ -44,8 +40,11 @@ from sksoftmax._step_size import (
     auto_step_sizes,
 )
 from sksoftmax._validation import (
+    as_dtype,
     balanced_class_weight,
     check_label_types,
+    check_state_namespace,
+    check_stream_classes,
     check_weighted_classes,
     encode_labels,
     initial_params,
@@ -489,8 +488,8 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 X, y, sample_weight, reset=first_call
             )
             if not first_call:
-                self._check_state_namespace(X)
-                X = self._as_model_dtype(X)
+                check_state_namespace(self._training_state.coef, X)
+                X = as_dtype(X, self.coef_.dtype)
             y_encoded, sample_weight = self._encode_stream_chunk(
                 y, sample_weight, all_classes
             )
@@ -548,21 +547,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             )
         if classes is None:
             return self.classes_
-        # To numpy first: an array on a GPU has no np.asarray.
-        if not isinstance(classes, (list, tuple)):
-            classes = to_numpy(classes)
-        check_label_types(classes, "classes")
-        all_classes = unique_labels(classes)
-        if not first_call and not np.array_equal(self.classes_, all_classes):
-            raise ValueError(
-                f"classes={all_classes.tolist()} differs from the classes of "
-                f"earlier calls to partial_fit, {self.classes_.tolist()}."
-            )
-        if len(all_classes) < 2:
-            raise ValueError(
-                f"partial_fit needs at least 2 classes; got {all_classes.tolist()}."
-            )
-        return all_classes
+        return check_stream_classes(classes, None if first_call else self.classes_)
 
     def _encode_stream_chunk(self, y, sample_weight, all_classes):
         """A chunk's encoded labels, and its weights times class_weight."""
@@ -581,18 +566,6 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 ).astype(sample_weight.dtype)[y_encoded]
             )
         return y_encoded, normalised_weight(sample_weight)
-
-    def _as_model_dtype(self, X):
-        """Later chunks follow the dtype the model was started with."""
-        if self.coef_.dtype == X.dtype:
-            return X
-        if sparse.issparse(X):
-            X = X.astype(self.coef_.dtype)
-        else:
-            X = get_namespace_and_device(X)[0].astype(X, self.coef_.dtype)
-        # float64 data beyond float32's range becomes infinite here.
-        assert_all_finite(X, input_name="X")
-        return X
 
     def _follow_calls(self, state, t, n_epochs, n_rows, X):
         """Each partial_fit call is an epoch: a schedule that runs a fixed
@@ -631,27 +604,6 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         self._training_state = state
         for name, value in self._fitted_attributes(*result.model, classes).items():
             setattr(self, name, value)
-
-    def _check_state_namespace(self, X):
-        """Refuse ``X`` in another namespace or on another device than the
-        training state that partial_fit continues (the state's arrays stay
-        where the first call put them; ``coef_`` alone may have been moved,
-        or dispatch turned off since)."""
-        state = namespace_and_device(self._training_state.coef)
-        data = namespace_and_device(X)
-        if data != state:
-            if state[0] != "numpy" and not get_config()["array_api_dispatch"]:
-                advice = (
-                    "With array_api_dispatch off, every X becomes numpy: turn it "
-                    "on (sklearn.config_context(array_api_dispatch=True))"
-                )
-            else:
-                advice = "Pass X as the earlier calls did"
-            raise ValueError(
-                f"partial_fit continues training held in {state[0]} on device "
-                f"{state[1]!r}, but X is {data[0]} on device {data[1]!r}. "
-                f"{advice}, or start again with fit."
-            )
 
     def _check_state_params(self):
         """Refuse to continue a training state built with other parameters.

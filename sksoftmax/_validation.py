@@ -5,10 +5,13 @@ from numbers import Number
 
 import numpy as np
 from scipy import sparse
+from sklearn import get_config
 from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils import assert_all_finite
 from sklearn.utils._array_api import get_namespace_and_device
+from sklearn.utils.multiclass import unique_labels
 
-from sksoftmax._compat import move_to
+from sksoftmax._compat import move_to, namespace_and_device, to_numpy
 
 
 def initial_params(coef_init, intercept_init, n_classes, X, fit_intercept):
@@ -175,3 +178,59 @@ def normalised_weight(sample_weight):
     if not math.isfinite(total):
         sample_weight = sample_weight / sample_weight.max()
     return sample_weight
+
+
+def check_stream_classes(classes, previous):
+    """The sorted unique ``classes`` given to partial_fit, checked against
+    those of earlier calls (``previous``, None on the first)."""
+    # To numpy first: an array on a GPU has no np.asarray.
+    if not isinstance(classes, (list, tuple)):
+        classes = to_numpy(classes)
+    check_label_types(classes, "classes")
+    all_classes = unique_labels(classes)
+    if previous is not None and not np.array_equal(previous, all_classes):
+        raise ValueError(
+            f"classes={all_classes.tolist()} differs from the classes of "
+            f"earlier calls to partial_fit, {previous.tolist()}."
+        )
+    if len(all_classes) < 2:
+        raise ValueError(
+            f"partial_fit needs at least 2 classes; got {all_classes.tolist()}."
+        )
+    return all_classes
+
+
+def check_state_namespace(state_coef, X):
+    """Refuse ``X`` in another namespace or on another device than the
+    training state that partial_fit continues (the state's arrays stay
+    where the first call put them; ``coef_`` alone may have been moved,
+    or dispatch turned off since)."""
+    state = namespace_and_device(state_coef)
+    data = namespace_and_device(X)
+    if data != state:
+        if state[0] != "numpy" and not get_config()["array_api_dispatch"]:
+            advice = (
+                "With array_api_dispatch off, every X becomes numpy: turn it "
+                "on (sklearn.config_context(array_api_dispatch=True))"
+            )
+        else:
+            advice = "Pass X as the earlier calls did"
+        raise ValueError(
+            f"partial_fit continues training held in {state[0]} on device "
+            f"{state[1]!r}, but X is {data[0]} on device {data[1]!r}. "
+            f"{advice}, or start again with fit."
+        )
+
+
+def as_dtype(X, dtype):
+    """``X`` (dense in any namespace, or CSR) in ``dtype``: later partial_fit
+    chunks follow the dtype the model was started with."""
+    if X.dtype == dtype:
+        return X
+    if sparse.issparse(X):
+        X = X.astype(dtype)
+    else:
+        X = get_namespace_and_device(X)[0].astype(X, dtype)
+    # float64 data beyond float32's range becomes infinite here.
+    assert_all_finite(X, input_name="X")
+    return X

@@ -13,7 +13,8 @@ shows that it does.
 The stored results name the versions and the BLAS that computed them
 (:func:`environment`): the comparison is strict there (float64 within
 1e-12, float32 bit for bit) and looser elsewhere, where sums may round
-differently (see ``test_regression.py``). They are written, from the repository root, by::
+differently (see ``test_regression.py``). They are written, from the
+repository root, by::
 
     python tests/regression_configs.py --write
 
