@@ -1310,9 +1310,9 @@ def test_sparse_fit_keeps_few_weight_sized_arrays():
     # full-size |coef| temporary (which took the peak to 6.5 times).
     import tracemalloc
 
-    from sksoftmax._benchmark import make_sparse_data
-
-    X, y = make_sparse_data(2000, 2**16, 60, 10)
+    rng = np.random.RandomState(0)
+    X = sparse.random(2000, 2**16, density=60 / 2**16, format="csr", random_state=rng)
+    y = rng.randint(10, size=2000)
     coef_bytes = 10 * 2**16 * 8
     tracemalloc.start()
     try:
