@@ -14,21 +14,24 @@ full batches only, draws each epoch's row permutation inside the timing
 estimator also shuffles their order and offsets them by a random shift
 each epoch, which costs little):
 
-    python benchmarks/bench_minimal_loop.py [--quick]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
+        python benchmarks/bench_minimal_loop.py [--quick]
 """
 
 import argparse
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-
-from sksoftmax._benchmark import (
+from _common import (
     blas_floor,
     epoch_time_by_difference,
     make_dense_data,
+    milliseconds,
     ours_for_timing,
+    print_environment,
 )
+from threadpoolctl import threadpool_limits
+
 from sksoftmax._loss import _flat_true_class, _loss_and_logit_gradient
 
 BATCH = 256
@@ -72,14 +75,9 @@ def epoch(X, y, W, b, buffers, order, *, gather, softmax, update, eta=0.01, l2=1
     return total
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 rows, 1 repeat")
-    args = parser.parse_args(argv)
-    n_rows, repeats = (20_000, 1) if args.quick else (200_000, 7)
-    X, y, _, _ = make_dense_data(n_rows, 0, 100, 50, 10, 10, random_state=0)
-    y = y.astype(np.intp)
-    n_features, n_classes = X.shape[1], 10
+def time_loops(X, y, n_classes, repeats, floors):
+    """Print one table row per loop variant: its best epoch on 1 BLAS thread."""
+    n_rows, n_features = X.shape
     W = np.zeros((n_classes, n_features), np.float32, order="F")
     b = np.zeros(n_classes, np.float32)
     buffers = (
@@ -90,8 +88,6 @@ def main(argv=None):
         np.arange(BATCH),
         np.ones(BATCH, np.float32),
     )
-    floor = blas_floor(X, n_classes)
-    floor_1 = blas_floor(X, n_classes, n_threads=1)
     variants = [
         ("full step, rows gathered (the default's work)", True, True, True),
         ("full step, contiguous blocks (shuffle='blocks')", False, True, True),
@@ -99,11 +95,6 @@ def main(argv=None):
         ("contiguous blocks, the two products only", False, False, False),
     ]
     rng = np.random.RandomState(0)
-    print(f"{n_rows:,} rows x {n_features} float32 features, {n_classes} classes, ")
-    print(f"batches of {BATCH}; the loop on 1 BLAS thread, as the estimator's.\n")
-    print("| loop | epoch (ms) | per step (µs) | x floor | x 1-thread floor |")
-    print("|---|---|---|---|---|")
-    n_steps = n_rows // BATCH
     with threadpool_limits(1, user_api="blas"):
         for name, gather, softmax, update in variants:
             times = []
@@ -124,30 +115,46 @@ def main(argv=None):
                 )
                 times.append(time.perf_counter() - start)
                 assert np.isfinite(loss) and np.isfinite(W).all(), "diverged"
-            best = min(times[1:] or times)
-            print(
-                f"| {name} | {best * 1e3:.1f} | {best / n_steps * 1e6:.0f} "
-                f"| {best / floor:.2f} | {best / floor_1:.2f} |"
-            )
+            print_row(name, min(times[1:] or times), n_rows // BATCH, floors)
+
+
+def print_row(name, best, n_steps, floors):
+    """A row of the table: epoch, time per step and the ratios to both floors."""
+    floor, floor_1 = floors
+    per_step = "—" if n_steps is None else f"{best / n_steps * 1e6:.0f}"
+    print(
+        f"| {name} | {milliseconds(best)} | {per_step} | {best / floor:.2f} "
+        f"| {best / floor_1:.2f} |"
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 rows, 1 repeat")
+    args = parser.parse_args(argv)
+    n_rows, repeats = (20_000, 1) if args.quick else (200_000, 7)
+    X, y, _, _ = make_dense_data(n_rows, 0, 100, 50, 10, 10, random_state=0)
+    y = y.astype(np.intp)
+    n_classes, n_steps = 10, n_rows // BATCH
+    floors = blas_floor(X, n_classes), blas_floor(X, n_classes, n_threads=1)
+    print_environment("The leanest numpy minibatch loop against the BLAS floor")
+    print(
+        f"{n_rows:,} rows x {X.shape[1]} float32 features, {n_classes} classes, "
+        f"batches of {BATCH}; the loop on 1 BLAS thread, as the estimator's.\n"
+    )
+    print("| loop | epoch (ms) | per step (µs) | x floor | x 1-thread floor |")
+    print("|---|---|---|---|---|")
+    time_loops(X, y, n_classes, repeats, floors)
     # The estimator itself, for reference: the difference of a 4-epoch and a
     # 1-epoch fit over 3 (the same timing as bench_peers.py's).
     for shuffle, label in [(True, "rows"), ("blocks", "shuffle='blocks'")]:
         best, _ = epoch_time_by_difference(
             ours_for_timing(0, shuffle=shuffle), X, y, 3, max(repeats // 2, 1), np.inf
         )
-        print(
-            f"| SoftmaxSGDClassifier(batch_size=256), {label} | {best * 1e3:.1f} "
-            f"| {best / n_steps * 1e6:.0f} | {best / floor:.2f} "
-            f"| {best / floor_1:.2f} |"
-        )
-    print(
-        f"| BLAS floor, default threads | {floor * 1e3:.1f} | — | 1.00 "
-        f"| {floor / floor_1:.2f} |"
-    )
-    print(
-        f"| BLAS floor, 1 thread | {floor_1 * 1e3:.1f} | — "
-        f"| {floor_1 / floor:.2f} | 1.00 |"
-    )
+        name = f"SoftmaxSGDClassifier(batch_size=256), {label}"
+        print_row(name, best, n_steps, floors)
+    print_row("BLAS floor, default threads", floors[0], None, floors)
+    print_row("BLAS floor, 1 thread", floors[1], None, floors)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ``sksoftmax`` command line: ``demo``, ``train``, ``predict`` and ``bench``.
+"""The ``sksoftmax`` command line: ``demo``, ``train`` and ``predict``.
 
 ``train`` and ``predict`` read CSV/TSV and Parquet tables (with pandas), NPZ
 archives and svmlight/libsvm files, so the heavy optional packages (pandas,
@@ -758,18 +758,6 @@ def _open_output(path):
         yield file
 
 
-# -------------------------------------------------------------- benchmark
-
-
-def run_bench(args):
-    """Hand the remaining arguments to the benchmark script."""
-    try:
-        from sksoftmax import _benchmark  # imports the peers and plotting
-    except ImportError as error:
-        raise CLIError(f"the benchmark is not available: {error}") from error
-    return _benchmark.main(args.bench_args)
-
-
 # ------------------------------------------------------------------ parser
 
 
@@ -886,16 +874,6 @@ def build_parser():
     demo.set_defaults(handler=run_demo)
     _add_train_parser(commands)
     _add_predict_parser(commands)
-    bench = commands.add_parser(
-        "bench",
-        help="run the performance benchmark",
-        description=(
-            "Run the performance benchmark against scikit-learn's peers. Other "
-            "options (such as --quick) are passed to it; "
-            "'sksoftmax bench -- --help' lists them."
-        ),
-    )
-    bench.set_defaults(handler=run_bench)
     return parser
 
 
@@ -910,11 +888,7 @@ def _default_progress():
 def main(argv=None):
     """Entry point of the ``sksoftmax`` console script."""
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if args.command == "bench":
-        args.bench_args = extra[1:] if extra[:1] == ["--"] else extra
-    elif extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parser.parse_args(argv)
     if getattr(args, "progress", False) is None:
         args.progress = _default_progress()
     try:

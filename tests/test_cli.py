@@ -382,21 +382,13 @@ def test_predict_needs_the_trained_columns(
     assert code == 1 and "lacks the feature column(s) 'petal_w'" in err
 
 
-# ------------------------------------------------------------ demo, bench
+# ------------------------------------------------------------------ demo
 
 
 def test_demo_runs(capsys):
     code, out, _ = run(["demo", "--n-jobs", "1"], capsys)
     assert code == 0
     assert "Best parameters" in out and "LogisticRegression" in out
-
-
-def test_bench_help_parses(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["bench", "--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    assert "usage: sksoftmax bench" in out and "--quick" in out
 
 
 def test_module_entry_point():
@@ -406,7 +398,7 @@ def test_module_entry_point():
         text=True,
         check=True,
     )
-    for command in ("demo", "train", "predict", "bench"):
+    for command in ("demo", "train", "predict"):
         assert command in result.stdout
 
 
