@@ -7,7 +7,7 @@ is the same, and prints held-out accuracy, epochs and update steps beside
 LogisticRegression's accuracy: larger batches must reach the same accuracy
 in far fewer steps, since on a GPU steps, not rows, cost the time.
 
-    python benchmarks/bench_batch_size.py
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_batch_size.py
 
 With ``--cpu-sweep`` it measures instead the CPU trade-off that
 ``batch_size="auto"`` settles: for batches of 128 to 1,024 rows, the
@@ -19,6 +19,7 @@ import time
 import warnings
 
 import numpy as np
+from _common import print_environment
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -94,7 +95,13 @@ def main(argv=None):
         action="store_true",
         help="fit time against batch size on the CPU",
     )
-    if parser.parse_args(argv).cpu_sweep:
+    cpu_sweep_only = parser.parse_args(argv).cpu_sweep
+    print_environment(
+        "Fit time against batch size on the CPU"
+        if cpu_sweep_only
+        else "Batches of 256 rows against the GPU's 'auto' batches, on the CPU"
+    )
+    if cpu_sweep_only:
         cpu_sweep()
         return
     print(

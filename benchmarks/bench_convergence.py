@@ -19,7 +19,8 @@ defaults with ever smaller ``tol``, and averaging, momentum and full-batch
 steps run for 1, 2, 4, ... epochs. It shows whether any setting, not only the
 defaults, reaches the 0.5 % bar in that time.
 
-    python benchmarks/bench_convergence.py [--quick] [--budget]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
+        python benchmarks/bench_convergence.py [--quick] [--budget]
 """
 
 import argparse
@@ -28,6 +29,7 @@ import time
 import warnings
 
 import numpy as np
+from _common import print_environment
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -169,6 +171,11 @@ def main(argv=None):
         help="the least gap of several settings within LogisticRegression's time",
     )
     args = parser.parse_args(argv)
+    print_environment(
+        "Closest to f* within LogisticRegression's time"
+        if args.budget
+        else "SoftmaxSGDClassifier's defaults against LogisticRegression's optimum"
+    )
     if args.budget:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)

@@ -4,7 +4,8 @@ Every classification data set bundled with scikit-learn, plus synthetic
 problems of varied size, conditioning and class count, each standardised
 (StandardScaler fitted on the training part).
 
-    python benchmarks/bench_defaults.py [--quick] [--splits N]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
+        python benchmarks/bench_defaults.py [--quick] [--splits N]
 
 With ``--splits N`` it also prints, for the data sets under 10,000 rows,
 the accuracy gap to LogisticRegression over N stratified splits (seeds 0
@@ -15,6 +16,7 @@ import argparse
 import time
 import warnings
 
+from _common import print_environment
 from sklearn.datasets import (
     load_breast_cancer,
     load_digits,
@@ -99,6 +101,7 @@ def main(argv=None):
         help="also the accuracy gap over N splits of the data sets under 10,000 rows",
     )
     args = parser.parse_args(argv)
+    print_environment("Default SoftmaxSGDClassifier against default LogisticRegression")
     print("| dataset | accuracy LR | accuracy ours | fit LR (s) | fit ours (s) |")
     print("|---|---|---|---|---|")
     for name, (X, y) in datasets(args.quick):
