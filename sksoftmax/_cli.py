@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -177,66 +178,129 @@ def _make_pipeline(X, scale, random_state):
     return make_pipeline(StandardScaler(with_mean=not sparse.issparse(X)), classifier)
 
 
-@contextmanager
-def _progress(enabled, description, total):
-    """Yield ``advance(n)``; draws a rich progress bar on stderr when enabled.
+def _progress_enabled(requested):
+    """Whether to draw progress bars: ``--progress``, ``--no-progress`` or neither.
 
-    ``total=None`` draws a pulsing bar for work of unknown length.
+    The bars are scikit-learn's ``ProgressBar`` callback (scikit-learn 1.9 and
+    later), drawn by rich on standard output. By default they are drawn when
+    both are installed and standard output is a terminal. Asked for without
+    rich, they are an error naming the extra; on an older scikit-learn the
+    command goes on without them, saying so.
     """
-    if not enabled:
-        yield lambda n=1: None
-        return
-    rich_progress = require("rich.progress", "--progress")
-    columns = [
-        rich_progress.TextColumn("{task.description}"),
-        rich_progress.BarColumn(),
-        rich_progress.MofNCompleteColumn(),
-        rich_progress.TimeElapsedColumn(),
-    ]
-    with rich_progress.Progress(*columns, transient=True) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n=1: progress.advance(task, n)
+    if requested is None:
+        return sys.stdout.isatty() and _callbacks_available()
+    if not requested:
+        return False
+    require("rich", "--progress")
+    if not _callbacks_available():
+        import sklearn
+
+        print(
+            f"--progress: scikit-learn {sklearn.__version__} has no callbacks "
+            "(1.9 and later have), so no progress bar is drawn.",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def _callbacks_available():
+    """Whether scikit-learn's ProgressBar callback can be used (needs rich)."""
+    try:
+        importlib.import_module("rich")
+        importlib.import_module("sklearn.callback")
+    except ImportError:
+        return False
+    return True
+
+
+def _short_params(params):
+    """Grid parameters without the pipeline step's prefix."""
+    return {
+        name.removeprefix(CLASSIFIER_STEP + "__"): value
+        for name, value in params.items()
+    }
 
 
 def _search(pipeline, param_grid, X, y, args):
-    """Cross-validate each candidate of ``param_grid``; return the best params.
+    """Cross-validate each candidate of ``param_grid`` with GridSearchCV.
 
-    A loop over candidates rather than GridSearchCV, so that the progress bar
-    can advance after each one.
+    Prints the candidates best first and returns the best one's parameters.
+    A candidate whose every fold fails is an error: its parameters and its
+    fit's error message; one that fails on some folds shows their count.
     """
-    from sklearn.model_selection import ParameterGrid, StratifiedKFold, cross_validate
+    from sklearn.exceptions import FitFailedWarning
+    from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedKFold
 
-    candidates = list(ParameterGrid(param_grid))
     folds = StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state)
-    results = []
-    with _progress(args.progress, "cross-validating", len(candidates)) as advance:
-        for params in candidates:
-            try:
-                scores = cross_validate(
-                    pipeline.set_params(**params), X, y, cv=folds, n_jobs=args.n_jobs
-                )
-            except ValueError as error:  # every fold failed: bad values
-                shown = {
-                    name.removeprefix(CLASSIFIER_STEP + "__"): value
-                    for name, value in params.items()
-                }
-                raise CLIError(
-                    f"--param-grid: the candidate {shown} failed on every fold: {error}"
-                ) from error
-            results.append((params, scores["test_score"], scores["fit_time"]))
-            advance()
-    results.sort(key=lambda result: -result[1].mean())
-    print(f"{args.cv}-fold cross-validation accuracy of {len(candidates)} candidates:")
-    for params, scores, fit_times in results:
+    search = GridSearchCV(
+        pipeline, param_grid, cv=folds, n_jobs=args.n_jobs, refit=False
+    )
+    if args.progress:
+        from sklearn.callback import ProgressBar
+
+        # One bar over the candidates' folds (deeper levels: one per fit).
+        search.set_callbacks(ProgressBar(max_propagation_depth=0))
+    with warnings.catch_warnings():
+        # Failed fits are reported below, in one line each, not as tracebacks.
+        warnings.simplefilter("ignore", FitFailedWarning)
+        warnings.filterwarnings("ignore", "One or more of the test scores are non")
+        try:
+            search.fit(X, y)
+        except ValueError as error:  # every fit of every candidate failed
+            first = ParameterGrid(param_grid)[0]
+            _raise_failed_candidate(pipeline, first, X, y, folds, str(error))
+    results = search.cv_results_
+    fold_scores = np.array([results[f"split{i}_test_score"] for i in range(args.cv)])
+    n_failed = np.isnan(fold_scores).sum(axis=0)
+    for index in np.flatnonzero(n_failed == args.cv)[:1]:
+        _raise_failed_candidate(pipeline, results["params"][index], X, y, folds)
+    _print_candidates(results, n_failed, args.cv)
+    return search.best_params_
+
+
+def _print_candidates(results, n_failed, n_folds):
+    """The search's candidates, best first: mean and spread of their scores."""
+    print(
+        f"{n_folds}-fold cross-validation accuracy of {len(results['params'])} "
+        "candidates:"
+    )
+    for index in np.argsort(results["rank_test_score"], kind="stable"):
         shown = ", ".join(
-            f"{name.removeprefix(CLASSIFIER_STEP + '__')}={value!r}"
-            for name, value in params.items()
+            f"{name}={value!r}"
+            for name, value in _short_params(results["params"][index]).items()
         )
+        failed = n_failed[index]
         print(
-            f"  {scores.mean():.4f} +- {scores.std():.4f}  "
-            f"({fit_times.mean() * 1000:.0f} ms/fit)  {shown}"
+            f"  {results['mean_test_score'][index]:.4f} +- "
+            f"{results['std_test_score'][index]:.4f}  "
+            f"({results['mean_fit_time'][index] * 1000:.0f} ms/fit)  {shown}"
+            + (f" (failed on {failed} of {n_folds} folds)" if failed else "")
         )
-    return results[0][0]
+
+
+def _raise_failed_candidate(pipeline, params, X, y, folds, search_error=None):
+    """Raise the CLIError of a candidate that failed on every fold.
+
+    GridSearchCV keeps only the tracebacks of failed fits: the candidate is
+    fitted again on the first fold's training rows, for its error message.
+    Should that fit succeed, the search's own error (its first line) is shown.
+    """
+    from sklearn.base import clone
+    from sklearn.utils import _safe_indexing
+
+    train, _ = next(folds.split(X, y))
+    message = (search_error or "").strip().split("\n")[0] or "no error message"
+    try:
+        clone(pipeline).set_params(**params).fit(
+            _safe_indexing(X, train), _safe_indexing(y, train)
+        )
+    except Exception as error:  # what each fold raised, GridSearchCV caught
+        message = str(error)
+    raise CLIError(
+        f"--param-grid: the candidate {_short_params(params)} failed on every "
+        f"fold: {message}"
+    )
 
 
 def _print_report(model, X_test, y_test):
@@ -304,9 +368,12 @@ def _save_plots(model, y_test, y_pred, folder):
     return [loss_path, matrix_path]
 
 
-def run_train(args):
-    """Read a file, train (optionally tune), report on a held-out part, save."""
-    from sklearn.model_selection import ParameterGrid, train_test_split
+def _check_train_arguments(args):
+    """Refuse, before any work, what would fail later; the candidates to search.
+
+    Also settles ``args.progress``: whether progress bars are drawn.
+    """
+    from sklearn.model_selection import ParameterGrid
 
     check_exists(args.data)
     format_of(args.data)  # the input's problems first, then missing packages
@@ -318,10 +385,18 @@ def run_train(args):
     if not args.no_plots and Path(args.plots_dir).exists():
         if not Path(args.plots_dir).is_dir():
             raise CLIError(f"--plots-dir {args.plots_dir} is a file, not a folder.")
+    args.progress = _progress_enabled(args.progress)
     param_grid = _parse_param_grid(args.param_grid)
-    candidates = list(ParameterGrid(param_grid))  # [{}] for an empty grid
-    if args.cv < 2 and len(candidates) > 1:
+    n_candidates = len(ParameterGrid(param_grid))  # 1 for an empty grid
+    if args.cv < 2 and n_candidates > 1:
         raise CLIError(f"--cv must be at least 2 for a --param-grid; got {args.cv}.")
+    return param_grid, n_candidates
+
+
+def _read_and_split(args):
+    """The training and test parts of the file; and its svmlight indexing."""
+    from sklearn.model_selection import train_test_split
+
     X, y, zero_based = read_training_data(args.data, args.target)
     if X.shape[0] == 0:
         raise CLIError(f"{args.data} holds no rows.")
@@ -343,28 +418,47 @@ def run_train(args):
             f"--test-size {args.test_size}: {error}"
         ) from error
     print(f"split: {X_train.shape[0]} training rows, {X_test.shape[0]} test rows")
+    return X_train, X_test, y_train, y_test, zero_based
 
-    model = _make_pipeline(X, args.scale, args.random_state)
+
+def _fit(model, X_train, y_train, progress):
+    """Fit ``model``; its seconds. With ``progress``, a bar shows the epochs."""
+    if progress:
+        from sklearn.callback import ProgressBar
+
+        model.set_callbacks(ProgressBar())
+    start = time.perf_counter()
+    try:
+        model.fit(X_train, y_train)
+    except ValueError as error:
+        raise CLIError(f"training failed: {error}") from error
+    finally:
+        if progress:
+            model.set_callbacks()  # the saved model holds no callback
+    return time.perf_counter() - start
+
+
+def run_train(args):
+    """Read a file, train (optionally tune), report on a held-out part, save."""
+    from sklearn.model_selection import ParameterGrid
+
+    param_grid, n_candidates = _check_train_arguments(args)
+    X_train, X_test, y_train, y_test, zero_based = _read_and_split(args)
+    model = _make_pipeline(X_train, args.scale, args.random_state)
     if zero_based is not None:
         setattr(model, SVMLIGHT_INDEXING, zero_based)
-    if len(candidates) > 1:
+    if n_candidates > 1:
         _check_rows_per_class(
             y_train, args.cv, f"{args.cv}-fold cross-validation over --param-grid"
         )
         best_params = _search(model, param_grid, X_train, y_train, args)
     else:
-        best_params = candidates[0]
+        best_params = ParameterGrid(param_grid)[0]
     model.set_params(**best_params)
-    start = time.perf_counter()
-    try:
-        with _progress(args.progress, "training", None):
-            model.fit(X_train, y_train)
-    except ValueError as error:
-        raise CLIError(f"training failed: {error}") from error
+    seconds = _fit(model, X_train, y_train, args.progress)
     classifier = model[-1]
     print(
-        f"trained {' '.join(repr(classifier).split())} in "
-        f"{time.perf_counter() - start:.2f}s "
+        f"trained {' '.join(repr(classifier).split())} in {seconds:.2f}s "
         f"({classifier.n_iter_} epochs, {classifier.t_} updates)"
     )
     y_pred = _print_report(model, X_test, y_test)
@@ -572,8 +666,9 @@ def _add_progress_option(parser):
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="show progress bars (needs rich; default: when rich is installed "
-        "and standard error is a terminal)",
+        help="show scikit-learn's progress bars (needs rich and scikit-learn 1.9 "
+        "or later; default: when both are there and standard output is a "
+        "terminal)",
     )
 
 
@@ -595,20 +690,10 @@ def build_parser():
     return parser
 
 
-def _default_progress():
-    try:
-        importlib.import_module("rich")
-    except ImportError:
-        return False
-    return sys.stderr.isatty()
-
-
 def main(argv=None):
     """Entry point of the ``sksoftmax`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "progress", False) is None:
-        args.progress = _default_progress()
     try:
         return args.handler(args)
     except CLIError as error:

@@ -226,6 +226,46 @@ def test_single_values_are_set_without_search(iris_csv, capsys):
     assert "(30 epochs" in out
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_progress_bars_are_scikit_learns_and_not_saved(
+    tmp_path, iris_csv, capsys, n_jobs
+):
+    pytest.importorskip("rich")
+    pytest.importorskip("sklearn.callback")  # scikit-learn >= 1.9
+    pytest.importorskip("skops")
+    model_path = tmp_path / "model.skops"
+    grid = '{"alpha": [1e-4, 1e-3]}'
+    argv = ["train", iris_csv, "--target", "species", "--no-plots", "--progress"]
+    argv += ["--cv", "2", "--param-grid", grid, "--n-jobs", n_jobs, "--out", model_path]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    # The search's bar, then the final fit's, whose classifier line counts epochs.
+    assert "GridSearchCV - fit" in out
+    assert "SoftmaxSGDClassifier - fit" in out
+    assert "2-fold cross-validation accuracy of 2 candidates" in out
+    # The bar's callback is not saved with the model: predict trusts the file.
+    code, _, err = run(
+        ["predict", model_path, iris_csv, "--out", tmp_path / "p.csv"], capsys
+    )
+    assert code == 0, err
+
+
+def test_progress_on_scikit_learn_without_callbacks_trains_without_bars(
+    monkeypatch, iris_csv, capsys
+):
+    pytest.importorskip("rich")
+    # scikit-learn < 1.9 has no sklearn.callback: the import raises ImportError.
+    monkeypatch.setitem(sys.modules, "sklearn.callback", None)
+    argv = ["train", iris_csv, "--target", "species", "--no-plots", "--progress"]
+    code, out, err = run(
+        [*argv, "--cv", "2", "--param-grid", '{"alpha": [1e-4, 1e-3]}'], capsys
+    )
+    assert code == 0, err
+    assert "no progress bar is drawn" in err and len(err.splitlines()) == 1
+    assert "2-fold cross-validation accuracy of 2 candidates" in out
+    assert "GridSearchCV" not in out
+
+
 # ------------------------------------------------------------------- errors
 
 
@@ -430,7 +470,14 @@ def test_svmlight_prediction_keeps_the_training_files_indexing(tmp_path, capsys)
         (["--test-size", "0.1"], "cannot split"),  # 2 test rows for 4 classes
         (["--param-grid", '{"alpha": []}'], "no values for 'alpha'"),
         (["--param-grid", '{"alpha": [1e-4, 1e-3]}', "--cv", "1"], "--cv must be"),
-        (["--param-grid", '{"alpha": [-1, 1e-4]}', "--cv", "2"], "every fold"),
+        (
+            ["--param-grid", '{"alpha": [-1, 1e-4]}', "--cv", "2"],
+            "the candidate {'alpha': -1} failed on every fold: The 'alpha' parameter",
+        ),
+        (
+            ["--param-grid", '{"alpha": [-1, -2]}', "--cv", "2"],
+            "the candidate {'alpha': -1} failed on every fold: The 'alpha' parameter",
+        ),
         (["--out", "no_such_folder/m.skops"], "no such folder"),
     ],
 )
@@ -445,6 +492,7 @@ def test_bad_settings_give_one_line_errors(tmp_path, capsys, argv_tail, message)
     argv = [tmp_path / arg if str(arg).startswith("no_such") else arg for arg in argv]
     code, _, err = run(argv, capsys)
     assert code == 1 and message in err, err
+    assert len(err.splitlines()) == 1, err
     assert not list(tmp_path.glob("*.png"))
 
 
