@@ -1,5 +1,6 @@
 """Tests of the command line: every subcommand on small files the tests write."""
 
+import ast
 import csv
 import os
 import subprocess
@@ -425,10 +426,64 @@ def test_predict_needs_the_trained_columns(
 # ------------------------------------------------------------------ demo
 
 
-def test_demo_runs(capsys):
-    code, out, _ = run(["demo", "--n-jobs", "1"], capsys)
+def table_after(out, title):
+    """The rows of the table under the line ``title``: each row's fields."""
+    lines = out.split(title + "\n", 1)[1].splitlines()[1:]  # (after the header)
+    if "" in lines:
+        lines = lines[: lines.index("")]
+    return [line.split() for line in lines]
+
+
+def test_demo_tunes_and_compares_on_digits(capsys):
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    code, out, _ = run(["demo", "--n-jobs", "1", "--random-state", "0"], capsys)
     assert code == 0
-    assert "Best parameters" in out and "LogisticRegression" in out
+
+    # The search: one row per candidate of the 3 x 3 grid, best first, mean
+    # accuracies in [0, 1], measured fit times; the best is the first row.
+    rows = table_after(out, "Cross-validation results (best first):")
+    candidates = [(alpha, eta0) for alpha, eta0, *_ in rows]
+    assert sorted(candidates) == sorted(
+        (alpha, eta0)
+        for alpha in ["1e-05", "1e-04", "1e-03"]
+        for eta0 in ["auto", "0.01", "0.1"]
+    )
+    means = [float(row[2]) for row in rows]
+    assert all(0 <= mean <= 1 for mean in means)
+    assert means == sorted(means, reverse=True)
+    assert all(float(std) >= 0 for _, _, _, std, _ in rows)
+    assert all(float(fit_time.removesuffix("ms")) > 0 for *_, fit_time in rows)
+    best = ast.literal_eval(out.split("Best parameters: ")[1].split(" (search")[0])
+    assert (
+        f"{best['softmaxsgdclassifier__alpha']:.0e}",
+        str(best["softmaxsgdclassifier__eta0"]),
+    ) == candidates[0]
+
+    # The held-out part: LogisticRegression's accuracy is the one this test
+    # gets on the same split; ours are close to it; the fits were timed.
+    held_out = {
+        " ".join(name): (float(accuracy), float(fit_time.removesuffix("ms")))
+        for *name, accuracy, fit_time in table_after(
+            out, "Held-out accuracy (refit on the whole training part):"
+        )
+    }
+    assert len(held_out) == 3
+    assert all(fit_time > 0 for _, fit_time in held_out.values())
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    reference = make_pipeline(StandardScaler(), LogisticRegression())
+    reference_accuracy = reference.fit(X_train, y_train).score(X_test, y_test)
+    lbfgs_accuracy = held_out["LogisticRegression (defaults)"][0]
+    assert lbfgs_accuracy == pytest.approx(reference_accuracy, abs=5e-5)
+    for name in ["SoftmaxSGDClassifier (best)", "SoftmaxSGDClassifier (defaults)"]:
+        assert abs(held_out[name][0] - lbfgs_accuracy) < 0.03, held_out
 
 
 def test_module_entry_point():
