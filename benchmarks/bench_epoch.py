@@ -40,7 +40,7 @@ def main(argv=None):
         f"One epoch, {args.kind}", details=[f"- sksoftmax: {sksoftmax.__file__}"]
     )
     if args.kind == "dense":
-        X, _, y, _ = make_dense_data(200_000, 1, 100, 50, 10, 10)
+        X, y, _, _ = make_dense_data(200_000, 1, 100, 50, 10, 10)
     else:
         X, y = make_sparse_data(100_000, 2**18, 50, 20)
     epoch, setup = epoch_time_by_difference(
