@@ -8,8 +8,8 @@ on a machine with a second core the gather of the next few batches can run
 there meanwhile: numpy's ``take`` releases the GIL while it copies. The
 batches are exactly those of the serial loop. Since the rows are copied
 anyway, the thread also appends a 1 to each, so that the intercept joins
-the products as a last column of the weights (see ``join_weights`` of the
-training state): the fit then equals the serial one up to the rounding of
+the products as a last column of the weights (the joint weights of
+:class:`~sksoftmax._kernels.NumpyKernel`): the fit then equals the serial one up to the rounding of
 the intercept's sums. Without an intercept it is the same bit for bit
 (with OpenBLAS, as tested; a BLAS whose results depend on the alignment of
 its input, as MKL's may without ``MKL_CBWR``, can differ in the last bits).
@@ -26,12 +26,13 @@ from sksoftmax._loss import _flat_true_class
 
 # Batches gathered per hand-over between the threads: a hand-over costs tens
 # of microseconds, about a step's time, so one per batch would lose what the
-# overlap gains (measured: 2 batches a chunk 1.3x slower than no thread, 8
-# as fast as contiguous blocks).
+# overlap gains (2 batches a chunk run 1.3x slower than no thread, 8 as fast
+# as contiguous blocks).
 CHUNK_BATCHES = 8
-# Data below this size sit in the caches, where the gather is cheap: on this
-# project's machine (32 MiB of L3) the thread cost 0 to 25 % of an epoch's
-# time on 4 to 15 MiB of X, and saved 10 to 17 % from 19 MiB on.
+# Data below this size sit in the caches of a typical server CPU (tens of MiB
+# of L3), where the gather is cheap: with 32 MiB of L3 the thread costs 0 to
+# 25 % of an epoch's time on 4 to 15 MiB of X, and saves 10 to 17 % from
+# 19 MiB on.
 MIN_DATA_BYTES = 16 * 2**20
 # The two chunk buffers together at most this share of X.
 MAX_BUFFER_SHARE = 1 / 8
@@ -91,7 +92,7 @@ class RowPrefetcher:
     ones_column : bool, default=False
         End each gathered row with a 1, for a kernel whose weights hold the
         intercept as their last column (``weights`` of
-        :class:`sksoftmax._loss.MinibatchGradient`). The gather into the
+        :class:`sksoftmax._kernels.NumpyKernel`). The gather into the
         buffer's first columns then costs a second copy, in this thread.
     """
 
