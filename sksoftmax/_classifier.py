@@ -489,10 +489,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             )
             if not first_call:
                 check_state_namespace(self._training_state.coef, X)
-                X = as_dtype(X, self.coef_.dtype)
             y_encoded, sample_weight = self._encode_stream_chunk(
                 y, sample_weight, all_classes
             )
+            if not first_call:
+                X = as_dtype(X, self.coef_.dtype)
             rows = np.arange(X.shape[0])
             if first_call:
                 coef, intercept = initial_params(

@@ -196,7 +196,14 @@ def state_to_plain(value):
 def state_from_plain(value):
     """Inverse of :func:`state_to_plain`."""
     if isinstance(value, dict) and "__class__" in value:
-        cls = _STATE_CLASSES[value["__class__"]]
+        cls = _STATE_CLASSES.get(value["__class__"])
+        if cls is None:
+            raise ValueError(
+                f"This model's training state holds a {value['__class__']!r}, "
+                "a type that this version of sksoftmax does not have: the "
+                "model was saved by a development version from before the "
+                "0.1.0 release. Fit it again with this version."
+            )
         instance = cls.__new__(cls)
         instance.__dict__.update(
             {name: state_from_plain(item) for name, item in value["attributes"].items()}

@@ -1330,3 +1330,27 @@ def test_l1_row_norms_by_blocks_of_columns():
 
     coef = np.asfortranarray(np.random.default_rng(0).standard_normal((3, 1000)))
     assert_allclose(_l1_row_norms(coef, block=64), np.abs(coef).sum(axis=1))
+
+
+def test_a_training_state_of_unknown_types_is_refused_with_a_clear_error():
+    # A model pickled by a development version whose training state was made
+    # of other classes: loading it names the problem and the fix.
+    clf = SoftmaxSGDClassifier(max_iter=2, tol=None, random_state=0)
+    clf.fit(*make_blobs(n_samples=60, centers=3, random_state=0))
+    state = clf.__getstate__()
+    state["_training_state"] = {"__class__": "_TrainingState", "attributes": {}}
+    with pytest.raises(ValueError, match="'_TrainingState'.*Fit it again"):
+        SoftmaxSGDClassifier().__setstate__(state)
+
+
+def test_partial_fit_names_unseen_labels_before_converting_the_chunk():
+    # A chunk with a label outside classes and values beyond the model's
+    # float32: the labels are the first thing named.
+    X = np.random.RandomState(0).randn(30, 3).astype(np.float32)
+    clf = SoftmaxSGDClassifier(random_state=0).partial_fit(
+        X, np.arange(30) % 3, classes=[0, 1, 2]
+    )
+    chunk = X.astype(np.float64)
+    chunk[0, 0] = 1e300
+    with pytest.raises(ValueError, match=r"labels not in classes \[0, 1, 2\]: \[7\]"):
+        clf.partial_fit(chunk, np.r_[7, np.arange(29) % 3])
