@@ -21,8 +21,11 @@ passed at construction; only the training state changes between calls):
   0-d array on the device where ``loss_on_device``;
 - ``kernel.step(state, grads, t, share)``: the optimizer's update rule for
   this kernel's gradients;
-- ``kernel.begin(state)``, once before a run's epochs; ``kernel.epoch(order)``,
-  a context around each epoch; ``kernel.end_epoch(state)``, after it;
+- ``kernel.begin(state)``, once before a run's epochs (the dense kernel with
+  joint weights replaces ``state.coef`` and ``state.intercept`` there by
+  views of one array); ``kernel.epoch(order)``, a context around each
+  epoch; ``kernel.end_epoch(state)``, after it (the optimizer's pending
+  decay, or the lazy weights' scale, folded into ``coef``);
 - ``move_indices``, ``gather`` and ``labels``: the rows and labels, for
   the engine's validation pass;
 - ``batch_size`` and ``loss_on_device``.

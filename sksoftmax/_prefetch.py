@@ -91,7 +91,7 @@ class RowPrefetcher:
         Encoded labels.
     ones_column : bool, default=False
         End each gathered row with a 1, for a kernel whose weights hold the
-        intercept as their last column (``weights`` of
+        intercept as their last column (the ``joint`` weights of
         :class:`sksoftmax._kernels.NumpyKernel`). The gather into the
         buffer's first columns then costs a second copy, in this thread.
     """
