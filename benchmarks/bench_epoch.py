@@ -20,7 +20,6 @@ Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset.
 
 import argparse
 
-import sksoftmax
 from _common import (
     epoch_time_by_difference,
     make_dense_data,
@@ -28,6 +27,8 @@ from _common import (
     ours_for_timing,
     print_environment,
 )
+
+import sksoftmax
 
 
 def main(argv=None):

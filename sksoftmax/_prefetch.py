@@ -9,10 +9,11 @@ there meanwhile: numpy's ``take`` releases the GIL while it copies. The
 batches are exactly those of the serial loop. Since the rows are copied
 anyway, the thread also appends a 1 to each, so that the intercept joins
 the products as a last column of the weights (the joint weights of
-:class:`~sksoftmax._kernels.NumpyKernel`): the fit then equals the serial one up to the rounding of
-the intercept's sums. Without an intercept it is the same bit for bit
-(with OpenBLAS, as tested; a BLAS whose results depend on the alignment of
-its input, as MKL's may without ``MKL_CBWR``, can differ in the last bits).
+:class:`~sksoftmax._kernels.NumpyKernel`): the fit then equals the serial
+one up to the rounding of the intercept's sums. Without an intercept it is
+the same bit for bit (with OpenBLAS, as tested; a BLAS whose results depend
+on the alignment of its input, as MKL's may without ``MKL_CBWR``, can differ
+in the last bits).
 """
 
 import queue
