@@ -29,7 +29,6 @@ from threadpoolctl import ThreadpoolController
 from sksoftmax._kernels import ArrayAPIKernel, NumpyKernel, SparseKernel
 from sksoftmax._loss import log_softmax
 from sksoftmax._optim import StallMonitor
-from sksoftmax._prefetch import prefetch_pays
 from sksoftmax._step_size import _max_abs
 
 # batch_size="auto" on a CPU: min(AUTO_BATCH_SIZE, n_samples), and
@@ -108,16 +107,7 @@ def plan_run(X, y_encoded, sample_weight, state, rows, *, batch_size, shuffle):
         # touches; momentum and averaging change every weight at every step.
         kernel = SparseKernel(*kernel_args, mean_weight=mean_weight)
     elif on_numpy:
-        # Gathered rows of large dense data: the next batches' gather runs
-        # in a second thread, on the core the products leave free.
-        prefetch = (
-            isinstance(X, np.ndarray)
-            and not (in_place or shuffle_blocks)
-            and prefetch_pays(
-                X, batch_size, len(batches), single_blas_thread, _blas_thread_count()
-            )
-        )
-        kernel = NumpyKernel(*kernel_args, mean_weight=mean_weight, prefetch=prefetch)
+        kernel = NumpyKernel(*kernel_args, mean_weight=mean_weight)
     else:
         kernel = ArrayAPIKernel(*kernel_args, mean_weight=mean_weight)
     return RunPlan(
@@ -201,28 +191,25 @@ def run_epoch(plan, state, order, batches, t):
     batch_size, weight_total = plan.batch_size, plan.weight_total
     in_place = plan.in_place
     epoch_loss = 0.0
-    with kernel.epoch(order):
-        for batch in batches:
-            batch_loss, batch_weight, grads = kernel(
-                batch if in_place else order[batch], state
-            )
-            if grads is None:
-                continue  # zero-weight rows carry no gradient
-            if check_each_batch and not math.isfinite(batch_loss):
-                kernel.end_epoch(state)
-                return EpochSums(math.nan, weight_total, t)  # rolled back by the caller
-            epoch_loss += batch_loss * (batch_weight / weight_total)
-            # A short batch (the last; with shuffle="blocks" the two the
-            # offset shortens) takes a step of its share of a full batch, the
-            # penalty's included: each of its rows moves the weights as much
-            # as a row of a full batch does. At a full step a one-row batch
-            # would be as noisy as it is large, and each short batch would add
-            # a batch's worth of penalty for a fraction of a batch's data.
-            rows = batch.stop - batch.start
-            kernel.step(
-                state, grads, t, 1.0 if rows == batch_size else rows / batch_size
-            )
-            t += 1
+    for batch in batches:
+        batch_loss, batch_weight, grads = kernel(
+            batch if in_place else order[batch], state
+        )
+        if grads is None:
+            continue  # zero-weight rows carry no gradient
+        if check_each_batch and not math.isfinite(batch_loss):
+            kernel.end_epoch(state)
+            return EpochSums(math.nan, weight_total, t)  # rolled back by the caller
+        epoch_loss += batch_loss * (batch_weight / weight_total)
+        # A short batch (the last; with shuffle="blocks" the two the offset
+        # shortens) takes a step of its share of a full batch, the penalty's
+        # included: each of its rows moves the weights as much as a row of a
+        # full batch does. At a full step a one-row batch would be as noisy
+        # as it is large, and each short batch would add a batch's worth of
+        # penalty for a fraction of a batch's data.
+        rows = batch.stop - batch.start
+        kernel.step(state, grads, t, 1.0 if rows == batch_size else rows / batch_size)
+        t += 1
     kernel.end_epoch(state)
     return EpochSums(float(epoch_loss), weight_total, t)
 
@@ -326,7 +313,6 @@ def run_epochs(
     start = None if start_objective is None else state.scalar_snapshot()
     converged = not check_convergence or tol is None or schedule.fixed_length
     start_time = time.perf_counter()
-    kernel.begin(state)
     # Overflow is detected (non-finite loss, logits out of range), not warned about.
     with (
         np.errstate(over="ignore", invalid="ignore", divide="ignore"),
@@ -621,12 +607,6 @@ def _threadpool_controller():
     # Built once: building one inspects every loaded library (0.2 ms), which
     # would dominate the smallest fits.
     return ThreadpoolController()
-
-
-def _blas_thread_count():
-    """The most threads a BLAS library of this process may use now."""
-    libraries = _threadpool_controller().select(user_api="blas").lib_controllers
-    return max((library.num_threads for library in libraries), default=1)
 
 
 def _blas_threads(single_thread):

@@ -21,24 +21,18 @@ passed at construction; only the training state changes between calls):
   0-d array on the device where ``loss_on_device``;
 - ``kernel.step(state, grads, t, share)``: the optimizer's update rule for
   this kernel's gradients;
-- ``kernel.begin(state)``, once before a run's epochs (the dense kernel with
-  joint weights replaces ``state.coef`` and ``state.intercept`` there by
-  views of one array); ``kernel.epoch(order)``, a context around each
-  epoch; ``kernel.end_epoch(state)``, after it (the optimizer's pending
-  decay, or the lazy weights' scale, folded into ``coef``);
+- ``kernel.end_epoch(state)``, after each epoch: the optimizer's pending
+  decay, or the lazy weights' scale, folded into ``coef``;
 - ``move_indices``, ``gather`` and ``labels``: the rows and labels, for
   the engine's validation pass;
 - ``batch_size`` and ``loss_on_device``.
 """
-
-from contextlib import contextmanager
 
 import numpy as np
 from scipy import sparse
 from sklearn.utils._array_api import get_namespace_and_device
 
 from sksoftmax._loss import _flat_true_class, _loss_and_logit_gradient, log_softmax
-from sksoftmax._prefetch import RowPrefetcher
 
 
 def _batch_normaliser(weight, weight_sum, n_rows, mean_weight):
@@ -68,15 +62,6 @@ class NumpyKernel:
     gradients here (for momentum and averaging, which change every weight
     at every step); :class:`SparseKernel` is the lazy alternative.
 
-    With ``prefetch=True`` the rows of each epoch are gathered a few
-    batches ahead in a second thread (:class:`~sksoftmax._prefetch.RowPrefetcher`),
-    and, with an intercept, each gathered row ends in a 1: the weights are
-    then kept as one column-major (n_classes, n_features + 1) array whose
-    last column is the intercept (:meth:`begin` joins them), so that the
-    intercept joins both products and its update, which saves three numpy
-    calls a step. The fit equals the serial one up to the rounding of the
-    intercept's sums.
-
     Parameters
     ----------
     X : {ndarray, CSR matrix} of shape (n_samples, n_features)
@@ -89,8 +74,6 @@ class NumpyKernel:
     fit_intercept : bool
     mean_weight : float, default=1.0
         The training rows' mean weight (see :func:`_batch_normaliser`).
-    prefetch : bool, default=False
-        Gather shuffled rows of dense X in a second thread.
     """
 
     loss_on_device = False  # batch losses are Python floats
@@ -106,7 +89,6 @@ class NumpyKernel:
         fit_intercept,
         *,
         mean_weight=1.0,
-        prefetch=False,
     ):
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.labels = y  # encoded labels as numpy, for bookkeeping
@@ -127,41 +109,8 @@ class NumpyKernel:
         self.grad_intercept = np.empty(n_classes, dtype=X.dtype)
         self.arange = np.arange(batch_size)
         self.ones = np.ones(batch_size, dtype=X.dtype)
-        self.joint = None  # the joint weights, once joined (see begin)
-        self.prefetcher = None
-        if prefetch:
-            self.prefetcher = RowPrefetcher(X, batch_size, y, ones_column=fit_intercept)
-        self.gathered = None  # the prefetched batches of the current epoch
 
     # -- the protocol
-
-    def begin(self, state):
-        """Join the state's weights into one array where rows end in a 1."""
-        if self.prefetcher is None or not self.prefetcher.ones_column:
-            return
-        coef, intercept = state.coef, state.intercept
-        n_classes, n_features = coef.shape
-        joint = np.empty((n_classes, n_features + 1), coef.dtype, order="F")
-        joint[:, :-1] = coef
-        joint[:, -1] = intercept
-        state.coef, state.intercept = joint[:, :-1], joint[:, -1]
-        self.joint = joint
-        gradient = np.empty(joint.shape, dtype=joint.dtype, order="F")
-        self.joint_gradient = gradient
-        self.joint_grads = [gradient[:, :-1], gradient[:, -1]]
-
-    @contextmanager
-    def epoch(self, order):
-        """Runs the prefetch thread, if any, over the epoch's rows ``order``."""
-        if self.prefetcher is None:
-            yield
-            return
-        with self.prefetcher.epoch(order) as gathered:
-            self.gathered = gathered
-            try:
-                yield
-            finally:
-                self.gathered = None
 
     def __call__(self, rows, state):
         """Loss, weight sum and gradients of the rows ``rows``.
@@ -178,25 +127,14 @@ class NumpyKernel:
             overwritten by the next call).
         """
         coef, intercept = state.coef, state.intercept
-        X_batch = true_class = None
-        if self.gathered is not None:
-            # The prefetched rows (and their flat true-class indices).
-            X_batch, true_class = next(self.gathered)
-        if true_class is None or self.sample_weight is not None:
-            y, weight, weight_sum = self.labels_and_weights(rows)
-            n_rows = len(y)
-            if weight_sum <= 0:
-                return 0.0, 0.0, None  # zero-weight rows carry no gradient
-            if true_class is None:
-                true_class = _flat_true_class(y, n_rows, self.arange[:n_rows])
-        else:
-            n_rows = len(true_class)
-            weight, weight_sum = None, float(n_rows)
-        if X_batch is None:
-            X_batch = self.gather(rows)
+        y, weight, weight_sum = self.labels_and_weights(rows)
+        n_rows = len(y)
+        if weight_sum <= 0:
+            return 0.0, 0.0, None  # zero-weight rows carry no gradient
+        true_class = _flat_true_class(y, n_rows, self.arange[:n_rows])
+        X_batch = self.gather(rows)
         logits = self.logits(n_rows)
-        joint = self.joint
-        self.raw_logits(X_batch, coef, intercept, logits, joint)
+        self.raw_logits(X_batch, coef, intercept, logits)
         normaliser = _batch_normaliser(weight, weight_sum, n_rows, self.mean_weight)
         # The fast shift first; the stable one where it overflows (rare: a
         # wrong class far above the true one, or diverged weights).
@@ -204,15 +142,12 @@ class NumpyKernel:
             logits, None, weight, normaliser, true_class=true_class, fast=True
         )
         if loss is None:
-            self.raw_logits(X_batch, coef, intercept, logits, joint)
+            self.raw_logits(X_batch, coef, intercept, logits)
             loss = _loss_and_logit_gradient(
                 logits, None, weight, normaliser, true_class=true_class
             )
         if weight is not None:
             loss *= normaliser / weight_sum  # the batch's weighted mean loss
-        if joint is not None:
-            np.matmul(X_batch.T, logits.T, out=self.joint_gradient.T)
-            return loss, weight_sum, self.joint_grads
         if self.dense:
             # coef and its gradient are column-major (coef.T contiguous): for
             # a few classes BLAS runs these products about twice as fast as
@@ -226,7 +161,7 @@ class NumpyKernel:
         return loss, weight_sum, [self.grad_coef, self.grad_intercept]
 
     def step(self, state, grads, t, share):
-        state.optimizer.step(state.coef, state.intercept, grads, t, share, self.joint)
+        state.optimizer.step(state.coef, state.intercept, grads, t, share)
 
     def end_epoch(self, state):
         state.optimizer.flush_decay(state.coef)
@@ -265,12 +200,8 @@ class NumpyKernel:
             n_classes, n_rows
         )
 
-    def raw_logits(self, X_batch, coef, intercept, out, joint=None):
-        """``coef @ X_batch.T + intercept[:, None]``, class-major, into ``out``
-        (``joint @ X_batch.T`` for joint weights and rows ending in ones)."""
-        if joint is not None:
-            np.matmul(joint, X_batch.T, out=out)
-            return
+    def raw_logits(self, X_batch, coef, intercept, out):
+        """``coef @ X_batch.T + intercept[:, None]``, class-major, into ``out``."""
         if self.dense:
             np.matmul(coef, X_batch.T, out=out)
         else:
@@ -469,13 +400,6 @@ class ArrayAPIKernel:
             else xp.asarray(sample_weight, dtype=X.dtype, device=device)
         )
         self.class_range = xp.arange(n_classes, device=device)
-
-    def begin(self, state):
-        """Nothing to prepare."""
-
-    @contextmanager
-    def epoch(self, order):
-        yield
 
     def __call__(self, rows, state):
         xp = self.xp

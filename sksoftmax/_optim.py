@@ -397,16 +397,11 @@ class SGDOptimizer:
 
     # -- dense updates (numpy and the array API)
 
-    def step(self, coef, intercept, grads, t, share=1.0, joint=None):
+    def step(self, coef, intercept, grads, t, share=1.0):
         """One update from the data gradients ``grads`` (scratch buffers).
 
         ``share``: the step's size as a share of the schedule's, the whole
         step (data and penalty) alike (a short last minibatch).
-
-        ``joint``: the one array that ``coef`` and ``intercept`` are the
-        first columns and the last column of, when ``grads`` are likewise
-        the two parts of one array (see :mod:`sksoftmax._kernels`); plain
-        SGD then updates both with one operation.
         """
         if self.binary:
             for grad in grads:
@@ -418,31 +413,14 @@ class SGDOptimizer:
             # Plain SGD: w <- (1 - eta l2) w - eta g, the L2 part of the
             # gradient applied in place rather than added to g.
             self.decay(coef, 1.0 - share * self.schedule(t) * penalty.l2)
-        if joint is not None and not self.momentum:
-            eta = self.update_joint(joint, grads, t, share)
-        else:
-            params = [coef] if intercept is None else [coef, intercept]
-            eta = self.update_params(params, grads, t, share)
+        params = [coef] if intercept is None else [coef, intercept]
+        eta = self.update_params(params, grads, t, share)
         # (The checks inline: each call costs a few percent of a small step.)
         if penalty.l1:
             velocity = self.velocities[0] if self.velocities else None
             penalty.proximal_step(coef, eta, velocity, self.lookahead)
         if self.average_start is not None:
             self.accumulate_average(coef, intercept, t + 1)
-
-    def update_joint(self, weights, grads, t, share=1.0):
-        """:meth:`update_params` without momentum for a weight matrix and an
-        intercept kept as one array, ``weights`` (its first columns and its
-        last), whose gradients ``grads`` are likewise the two parts of one
-        array: two numpy calls for both rather than two for each."""
-        eta = self.schedule(t) * share
-        coef_scale, intercept_scale = self.step_scales
-        gradient = grads[0].base
-        if intercept_scale != coef_scale:
-            grads[1] *= intercept_scale / coef_scale
-        gradient *= eta * coef_scale
-        weights -= gradient
-        return eta
 
     def update_params(self, params, grads, t, share=1.0):
         """Take one step of ``share`` times the schedule's size; ``grads`` are

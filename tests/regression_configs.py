@@ -3,8 +3,8 @@
 Each configuration below is a small seeded fit (or a sequence of calls on one
 estimator) covering one path of the training code: the dense, CSR and array
 API kernels, every schedule, momentum, averaging, penalties, weights, early
-stopping, streams, the divergence guard, the zero-weight fallback and the
-prefetch thread. ``tests/test_regression.py`` trains each again and compares
+stopping, streams, the divergence guard and the zero-weight fallback.
+``tests/test_regression.py`` trains each again and compares
 ``coef_``, ``intercept_``, ``n_iter_``, ``t_`` and ``loss_curve_`` with the
 results stored in ``tests/data/regression_fixture.json``: a change that means
 to keep every fit (a refactor of the engine, the kernels or the optimizer)
@@ -34,10 +34,9 @@ import json
 import platform
 import sys
 import warnings
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 if __name__ == "__main__":
     # Train the package of this checkout, not whichever one is installed.
@@ -51,8 +50,7 @@ from sklearn import config_context
 from sklearn.datasets import make_blobs, make_classification
 from threadpoolctl import threadpool_info
 
-import sksoftmax._engine
-import sksoftmax._prefetch
+import sksoftmax
 from sksoftmax import SoftmaxSGDClassifier
 
 FIXTURE_PATH = Path(__file__).parent / "data" / "regression_fixture.json"
@@ -71,8 +69,6 @@ class Recipe:
     calls: list
     # Fit under sklearn.config_context(array_api_dispatch=True).
     array_api_dispatch: bool = False
-    # Train through the prefetch thread (see forced_prefetch).
-    prefetch: bool = False
     # Some warning of the fit must contain this text: the path it names was
     # taken (the warnings themselves are silenced).
     warns: str = None
@@ -105,45 +101,6 @@ def config(*, rtol=None, requires=None):
         return build
 
     return register
-
-
-# ------------------------------------------------------------------ patches
-
-
-@contextmanager
-def forced_prefetch():
-    """The prefetch thread, on small data: every patch target of the fixture.
-
-    The training code gathers rows in a second thread only where
-    ``prefetch_pays`` says so (dense data of 16 MiB or more, on two or more
-    CPUs); here it always says so. The epochs that go through
-    ``RowPrefetcher`` are counted, and none is an error: a patch target that
-    stopped mattering (the rule moved to another module) would otherwise pin
-    the serial loop under the prefetch configuration's name. A refactor that
-    moves the rule updates the target here, and only here.
-    """
-    epochs = []
-    original_epoch = sksoftmax._prefetch.RowPrefetcher.epoch
-
-    def counted_epoch(self, order):
-        epochs.append(len(order))
-        return original_epoch(self, order)
-
-    with ExitStack() as patches:
-        patches.enter_context(
-            mock.patch.object(
-                sksoftmax._engine, "prefetch_pays", lambda *args, **kwargs: True
-            )
-        )
-        patches.enter_context(
-            mock.patch.object(sksoftmax._prefetch.RowPrefetcher, "epoch", counted_epoch)
-        )
-        yield epochs
-    if not epochs:
-        raise AssertionError(
-            "The prefetch configuration trained without RowPrefetcher: update "
-            "the patch targets in regression_configs.forced_prefetch."
-        )
 
 
 # --------------------------------------------------------------------- data
@@ -430,15 +387,6 @@ def zero_weight_fallback():
     )
 
 
-@config()
-def prefetch_thread():
-    # 47 shuffled batches of 64 rows, gathered a chunk of 8 batches ahead
-    # with a 1 appended to each row (the intercept joins the products).
-    X, y = _classification(n_samples=3000, n_features=12, n_classes=4)
-    params = dict(batch_size=64, max_iter=10, random_state=0)
-    return Recipe(params, _fit(X, y), prefetch=True)
-
-
 # ---------------------------------------------------------------- training
 
 
@@ -454,8 +402,6 @@ def train(name):
         warnings.simplefilter("always")
         if recipe.array_api_dispatch:
             context.enter_context(config_context(array_api_dispatch=True))
-        if recipe.prefetch:
-            context.enter_context(forced_prefetch())
         for method, X, y, kwargs in recipe.calls:
             getattr(clf, method)(X, y, **kwargs)
     if recipe.warns is not None and not any(

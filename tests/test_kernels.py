@@ -45,9 +45,7 @@ def test_each_kernel_gives_the_public_loss_and_gradient(
         data, y, sample_weight, 3, len(rows), fit_intercept, mean_weight=mean_weight
     )
     state = _state(coef, intercept)
-    kernel.begin(state)
-    with kernel.epoch(kernel.move_indices(rows)):
-        loss, weight_sum, grads = kernel(kernel.move_indices(rows), state)
+    loss, weight_sum, grads = kernel(kernel.move_indices(rows), state)
     weight = None if sample_weight is None else sample_weight[rows]
     expected_loss, grad_coef, grad_intercept = softmax_loss(
         coef, intercept, X[rows], y[rows], sample_weight=weight

@@ -283,7 +283,7 @@ def test_put_rows_equals_fancy_assignment(dtype, layout):
     np.testing.assert_array_equal(array[rows[:2]], 1.0)
 
 
-def _training_kernel(X, y, sample_weight, n_classes, fit_intercept, prefetch=False):
+def _training_kernel(X, y, sample_weight, n_classes, fit_intercept):
     mean_weight = 1.0
     if sample_weight is not None and sample_weight.sum() > 0:
         mean_weight = sample_weight.mean()  # as the engine's plan sets it
@@ -295,22 +295,12 @@ def _training_kernel(X, y, sample_weight, n_classes, fit_intercept, prefetch=Fal
         len(y),
         fit_intercept,
         mean_weight=mean_weight,
-        prefetch=prefetch,
     )
 
 
 def _state(coef, intercept):
     """What a kernel reads of a training state."""
     return SimpleNamespace(coef=np.asfortranarray(coef), intercept=intercept)
-
-
-def _joint_call(kernel, rows, coef, intercept):
-    """The kernel with joint weights: ``coef`` and ``intercept`` joined into
-    one array, the rows gathered by the prefetch thread with a 1 appended."""
-    state = _state(coef, intercept)
-    kernel.begin(state)
-    with kernel.epoch(rows):
-        return kernel(rows, state), state
 
 
 @given(problems())
@@ -330,35 +320,8 @@ def test_training_kernel_equals_softmax_loss(problem):
         assert_allclose(grads[1], expected[2], rtol=1e-10, atol=1e-12)
 
 
-@given(problems())
-def test_training_kernel_with_joint_weights_equals_separate_ones(problem):
-    # coef and intercept as one array, rows ending in a 1 (as the gather
-    # thread supplies them): the same loss and gradients, as two views.
-    coef, intercept, X, y, _, sample_weight = problem
-    if intercept is None:
-        intercept = np.zeros(coef.shape[0])
-    kernel = _training_kernel(X, y, sample_weight, coef.shape[0], True)
-    rows = np.arange(len(y))[::-1]
-    loss, weight_sum, grads = kernel(rows, _state(coef, intercept))
-    grads = [grad.copy() for grad in grads]
-    joint_kernel = _training_kernel(
-        X, y, sample_weight, coef.shape[0], True, prefetch=True
-    )
-    (joint_loss, joint_weight_sum, joint_grads), state = _joint_call(
-        joint_kernel, rows, coef, intercept
-    )
-    assert state.coef.base is state.intercept.base  # one array's two parts
-    assert joint_weight_sum == weight_sum
-    assert_allclose(joint_loss, loss, rtol=1e-12)
-    assert joint_grads[0].base is joint_grads[1].base  # one array's two parts
-    assert joint_grads[0].base.shape == state.coef.base.shape
-    assert_allclose(joint_grads[0], grads[0], rtol=1e-10, atol=1e-12)
-    assert_allclose(joint_grads[1], grads[1], rtol=1e-10, atol=1e-12)
-
-
-@pytest.mark.parametrize("joint", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_training_kernel_falls_back_where_the_fast_shift_overflows(weighted, joint):
+def test_training_kernel_falls_back_where_the_fast_shift_overflows(weighted):
     # Row 1's true class is 150 below its largest logit: exp(150) overflows
     # float32 after the shift by the true class's logit, so the kernel
     # computes that batch again with the stable shift by the largest logit.
@@ -369,13 +332,10 @@ def test_training_kernel_falls_back_where_the_fast_shift_overflows(weighted, joi
     with np.errstate(over="ignore", invalid="ignore"):
         assert _loss_and_logit_gradient(logits, y, None, 3.0, fast=True) is None
     sample_weight = np.array([1.0, 2.0, 0.5], np.float32) if weighted else None
-    kernel = _training_kernel(X, y, sample_weight, 3, True, prefetch=joint)
+    kernel = _training_kernel(X, y, sample_weight, 3, True)
     intercept = np.zeros(3, np.float32)
     with np.errstate(over="ignore", invalid="ignore"):
-        if joint:
-            (loss, _, grads), _ = _joint_call(kernel, np.arange(3), coef, intercept)
-        else:
-            loss, _, grads = kernel(np.arange(3), _state(coef, intercept))
+        loss, _, grads = kernel(np.arange(3), _state(coef, intercept))
     expected = softmax_loss(
         coef, np.zeros(3, np.float32), X, y, sample_weight=sample_weight
     )

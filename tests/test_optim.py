@@ -64,25 +64,6 @@ def test_plain_sgd_update():
     assert_allclose(intercept, [0.5 - 0.3])
 
 
-@pytest.mark.parametrize("intercept_scale", [1.0, 3.0])
-def test_joint_update_equals_the_update_of_each_part(intercept_scale):
-    # Weights and their gradient as one array each, coef the first columns
-    # and the intercept the last (as the training loop keeps them where rows
-    # end in a 1): one update of both, by the same arithmetic.
-    weights = np.asfortranarray([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]])
-    gradient = np.asfortranarray([[2.0, 4.0, 1.0], [-1.0, 0.5, 2.0]])
-    expected_coef = weights[:, :-1] - 0.1 * gradient[:, :-1]
-    expected_intercept = weights[:, -1] - 0.1 * intercept_scale * gradient[:, -1]
-    coef, intercept = weights[:, :-1], weights[:, -1]
-    optimizer = SGDOptimizer(
-        [coef, intercept], lambda t: 0.1, step_scales=[1.0, intercept_scale]
-    )
-    eta = optimizer.update_joint(weights, [gradient[:, :-1], gradient[:, -1]], t=0)
-    assert eta == 0.1
-    assert_allclose(coef, expected_coef, rtol=1e-15)
-    assert_allclose(intercept, expected_intercept, rtol=1e-15)
-
-
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_momentum_updates_against_hand_arithmetic(nesterov):
     w = np.array([1.0])
