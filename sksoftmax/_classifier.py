@@ -32,13 +32,7 @@ from sksoftmax._engine import (
     steps_per_epoch,
 )
 from sksoftmax._loss import log_softmax
-from sksoftmax._optim import SGDOptimizer, make_penalty, make_schedule
-from sksoftmax._state import TrainingState, state_from_plain, state_to_plain
-from sksoftmax._step_size import (
-    GRAM_MAX_FEATURES,
-    GRAM_MAX_FEATURES_ACCELERATOR,
-    auto_step_sizes,
-)
+from sksoftmax._state import new_training_state, state_from_plain, state_to_plain
 from sksoftmax._validation import (
     as_dtype,
     balanced_class_weight,
@@ -76,22 +70,6 @@ def _state_restored_on_error(estimator):
         estimator.__dict__.update(saved)
         estimator.__dict__.update(callback_state)
         raise
-
-
-# The parameters a training state is built from (see
-# SoftmaxSGDClassifier._check_state_params).
-_STATE_PARAMS = (
-    "penalty",
-    "alpha",
-    "l1_ratio",
-    "fit_intercept",
-    "learning_rate",
-    "eta0",
-    "power_t",
-    "momentum",
-    "nesterovs_momentum",
-    "average",
-)
 
 
 class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstimator):
@@ -405,8 +383,15 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     rng,
                     self.validation_fraction,
                 )
-            state = self._new_training_state(
-                X, sample_weight, train_rows, coef, intercept, cold_start=cold_start
+            state = new_training_state(
+                self.get_params(deep=False),
+                X,
+                sample_weight,
+                train_rows,
+                coef,
+                intercept,
+                batch_size=self._batch_size(len(train_rows), X),
+                cold_start=cold_start,
             )
             callbacks = EpochCallbacks(
                 self,
@@ -499,8 +484,15 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 coef, intercept = initial_params(
                     None, None, len(all_classes), X, self.fit_intercept
                 )
-                state = self._new_training_state(
-                    X, sample_weight, rows, coef, intercept, stream=True
+                state = new_training_state(
+                    self.get_params(deep=False),
+                    X,
+                    sample_weight,
+                    rows,
+                    coef,
+                    intercept,
+                    batch_size=self._batch_size(len(rows), X),
+                    stream=True,
                 )
                 t, n_epochs, loss_curve = 0, 0, []
             else:
@@ -810,80 +802,6 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 intercept_init = self.intercept_
         cold_start = not warm and coef_init is None and intercept_init is None
         return coef_init, intercept_init, cold_start
-
-    def _new_training_state(
-        self, X, sample_weight, rows, coef, intercept, *, stream=False, cold_start=False
-    ):
-        """The training state of a fit (or of the first partial_fit call)
-        on ``X[rows]``, from the starting parameters ``coef`` and ``intercept``."""
-        n_rows = len(rows)
-        batch_size = self._batch_size(n_rows, X)
-        penalty = make_penalty(self.penalty, self.alpha, self.l1_ratio)
-        eta0, intercept_scale = self._step_sizes(
-            X, sample_weight, rows, batch_size, penalty.l2
-        )
-        n_steps = steps_per_epoch(n_rows, batch_size, self.shuffle)
-        momentum = self.momentum
-        if momentum == "auto":
-            momentum = 0.9 if n_steps == 1 and not stream else 0.0
-        schedule = make_schedule(
-            self.learning_rate,
-            eta0,
-            alpha=self.alpha,
-            power_t=self.power_t,
-            total_steps=self.max_iter * n_steps,
-            # The bound is the worst case: a fit from zeros lets the step grow
-            # from it (not with momentum, whose long-run step is already
-            # larger, nor early stopping, whose best epoch would pick up the
-            # noise of trial steps; partial_fit sees one epoch per call, and
-            # warm starts may begin where a doubled step is already too much).
-            grow=(
-                self.eta0 == "auto"
-                and self.tol is not None
-                and cold_start
-                and not (momentum or stream or self.early_stopping)
-            ),
-            from_data=self.eta0 == "auto",
-        )
-        if isinstance(coef, np.ndarray):
-            # Column-major weights: a sparse batch reads and writes whole
-            # columns coef[:, j], each then contiguous in memory, and the
-            # dense products coef @ X_batch.T run about twice as fast for a
-            # few classes as with row-major weights.
-            coef = np.asfortranarray(coef)
-        params = [coef] if intercept is None else [coef, intercept]
-        optimizer = SGDOptimizer(
-            params,
-            schedule,
-            momentum=momentum,
-            nesterov=self.nesterovs_momentum,
-            step_scales=[1.0, intercept_scale][: len(params)],
-            penalty=penalty,
-            average_start=1 if self.average is True else (int(self.average) or None),
-        )
-        built_with = {name: getattr(self, name) for name in _STATE_PARAMS}
-        return TrainingState(coef, intercept, optimizer, built_with)
-
-    def _step_sizes(self, X, sample_weight, rows, batch_size, l2):
-        """``eta0`` and the intercept's step scale (see ``eta0="auto"``)."""
-        if self.eta0 != "auto":
-            return float(self.eta0), 1.0
-        # Held-out rows get zero weight rather than a copy of X.
-        training_weight = np.zeros_like(sample_weight)
-        training_weight[rows] = sample_weight[rows]
-        return auto_step_sizes(
-            X,
-            training_weight,
-            self.fit_intercept,
-            batch_size,
-            l2,
-            n_samples=len(rows),
-            gram_max_features=(
-                GRAM_MAX_FEATURES_ACCELERATOR
-                if on_accelerator(X)
-                else GRAM_MAX_FEATURES
-            ),
-        )
 
 
 def _zeros_like(array):

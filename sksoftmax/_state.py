@@ -1,10 +1,11 @@
-"""The training state: parameters, optimizer, snapshots, plain serialization."""
+"""The training state: built from the parameters, snapshots, plain serialization."""
 
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils._array_api import get_namespace_and_device
 
+from sksoftmax._engine import on_accelerator, steps_per_epoch
 from sksoftmax._optim import (
     AdaptiveSchedule,
     ConstantSchedule,
@@ -14,6 +15,13 @@ from sksoftmax._optim import (
     Penalty,
     SGDOptimizer,
     StallMonitor,
+    make_penalty,
+    make_schedule,
+)
+from sksoftmax._step_size import (
+    GRAM_MAX_FEATURES,
+    GRAM_MAX_FEATURES_ACCELERATOR,
+    auto_step_sizes,
 )
 
 
@@ -150,6 +158,109 @@ class TrainingState:
             if value is not None:
                 value[...] = 0
         self.restore(snapshot)
+
+
+# The parameters a training state is built from: partial_fit refuses to
+# continue a state built with others (see TrainingState.built_with).
+STATE_PARAMS = (
+    "penalty",
+    "alpha",
+    "l1_ratio",
+    "fit_intercept",
+    "learning_rate",
+    "eta0",
+    "power_t",
+    "momentum",
+    "nesterovs_momentum",
+    "average",
+)
+
+
+def new_training_state(
+    params,
+    X,
+    sample_weight,
+    rows,
+    coef,
+    intercept,
+    *,
+    batch_size,
+    stream=False,
+    cold_start=False,
+):
+    """The training state of a fit (or of the first partial_fit call) on
+    ``X[rows]``, from the starting parameters ``coef`` and ``intercept``.
+
+    ``params``: the estimator's parameters (``get_params``); ``stream``:
+    for partial_fit; ``cold_start``: the weights start at zero.
+    """
+    n_rows = len(rows)
+    penalty = make_penalty(params["penalty"], params["alpha"], params["l1_ratio"])
+    eta0, intercept_scale = _step_sizes(
+        params, X, sample_weight, rows, batch_size, penalty.l2
+    )
+    n_steps = steps_per_epoch(n_rows, batch_size, params["shuffle"])
+    momentum = params["momentum"]
+    if momentum == "auto":
+        momentum = 0.9 if n_steps == 1 and not stream else 0.0
+    schedule = make_schedule(
+        params["learning_rate"],
+        eta0,
+        alpha=params["alpha"],
+        power_t=params["power_t"],
+        total_steps=params["max_iter"] * n_steps,
+        # The bound is the worst case: a fit from zeros lets the step grow
+        # from it (not with momentum, whose long-run step is already larger,
+        # nor early stopping, whose best epoch would pick up the noise of
+        # trial steps; partial_fit sees one epoch per call, and warm starts
+        # may begin where a doubled step is already too much).
+        grow=(
+            params["eta0"] == "auto"
+            and params["tol"] is not None
+            and cold_start
+            and not (momentum or stream or params["early_stopping"])
+        ),
+        from_data=params["eta0"] == "auto",
+    )
+    if isinstance(coef, np.ndarray):
+        # Column-major weights: a sparse batch reads and writes whole
+        # columns coef[:, j], each then contiguous in memory, and the dense
+        # products coef @ X_batch.T run about twice as fast for a few
+        # classes as with row-major weights.
+        coef = np.asfortranarray(coef)
+    weights = [coef] if intercept is None else [coef, intercept]
+    average = params["average"]
+    optimizer = SGDOptimizer(
+        weights,
+        schedule,
+        momentum=momentum,
+        nesterov=params["nesterovs_momentum"],
+        step_scales=[1.0, intercept_scale][: len(weights)],
+        penalty=penalty,
+        average_start=1 if average is True else (int(average) or None),
+    )
+    built_with = {name: params[name] for name in STATE_PARAMS}
+    return TrainingState(coef, intercept, optimizer, built_with)
+
+
+def _step_sizes(params, X, sample_weight, rows, batch_size, l2):
+    """``eta0`` and the intercept's step scale (see ``eta0="auto"``)."""
+    if params["eta0"] != "auto":
+        return float(params["eta0"]), 1.0
+    # Held-out rows get zero weight rather than a copy of X.
+    training_weight = np.zeros_like(sample_weight)
+    training_weight[rows] = sample_weight[rows]
+    return auto_step_sizes(
+        X,
+        training_weight,
+        params["fit_intercept"],
+        batch_size,
+        l2,
+        n_samples=len(rows),
+        gram_max_features=(
+            GRAM_MAX_FEATURES_ACCELERATOR if on_accelerator(X) else GRAM_MAX_FEATURES
+        ),
+    )
 
 
 def _copy(array):
