@@ -301,9 +301,9 @@ def run_epochs(
 
     ``validation_rows``: None, or the held-out rows of early stopping.
     ``check_convergence``: stop on stalls (fit; a partial_fit call is one
-    epoch). ``start_objective``: the objective of
-    the starting weights, where known (a cold start from zeros): if no
-    epoch improves on it, those weights are kept, with a warning.
+    epoch). ``start_objective``: the objective of the starting weights,
+    where known (a cold start from zeros): if no epoch improves on it,
+    those weights are kept, with a warning.
     """
     kernel, schedule = plan.kernel, state.optimizer.schedule
     result = RunResult(t=t)
