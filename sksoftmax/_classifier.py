@@ -32,6 +32,7 @@ from sksoftmax._engine import (
     steps_per_epoch,
 )
 from sksoftmax._loss import log_softmax
+from sksoftmax._optim import _zeros_like
 from sksoftmax._state import new_training_state, state_from_plain, state_to_plain
 from sksoftmax._validation import (
     as_dtype,
@@ -802,7 +803,3 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 intercept_init = self.intercept_
         cold_start = not warm and coef_init is None and intercept_init is None
         return coef_init, intercept_init, cold_start
-
-
-def _zeros_like(array):
-    return get_namespace_and_device(array)[0].zeros_like(array)

@@ -224,26 +224,8 @@ class SparseKernel(NumpyKernel):
 
     full_gradient = False  # the gradient is a block of the touched columns
 
-    def __init__(
-        self,
-        X,
-        y,
-        sample_weight,
-        n_classes,
-        batch_size,
-        fit_intercept,
-        *,
-        mean_weight=1.0,
-    ):
-        super().__init__(
-            X,
-            y,
-            sample_weight,
-            n_classes,
-            batch_size,
-            fit_intercept,
-            mean_weight=mean_weight,
-        )
+    def __init__(self, X, y, sample_weight, n_classes, batch_size, *args, **kwargs):
+        super().__init__(X, y, sample_weight, n_classes, batch_size, *args, **kwargs)
         # Per-column scratch: a column's position among the batch's columns
         # (entries of columns the batch does not touch are stale).
         self.position = np.zeros(X.shape[1], dtype=X.indices.dtype)
