@@ -393,6 +393,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 intercept,
                 batch_size=self._batch_size(len(train_rows), X),
                 cold_start=cold_start,
+                random_state=rng,
             )
             callbacks = EpochCallbacks(
                 self,
@@ -494,6 +495,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     intercept,
                     batch_size=self._batch_size(len(rows), X),
                     stream=True,
+                    random_state=self.random_state,
                 )
                 t, n_epochs, loss_curve = 0, 0, []
             else:

@@ -187,17 +187,19 @@ def new_training_state(
     batch_size,
     stream=False,
     cold_start=False,
+    random_state=None,
 ):
     """The training state of a fit (or of the first partial_fit call) on
     ``X[rows]``, from the starting parameters ``coef`` and ``intercept``.
 
     ``params``: the estimator's parameters (``get_params``); ``stream``:
-    for partial_fit; ``cold_start``: the weights start at zero.
+    for partial_fit; ``cold_start``: the weights start at zero;
+    ``random_state``: draws the rows ``eta0="auto"`` is estimated from.
     """
     n_rows = len(rows)
     penalty = make_penalty(params["penalty"], params["alpha"], params["l1_ratio"])
     eta0, intercept_scale = _step_sizes(
-        params, X, sample_weight, rows, batch_size, penalty.l2
+        params, X, sample_weight, rows, batch_size, penalty.l2, random_state
     )
     n_steps = steps_per_epoch(n_rows, batch_size, params["shuffle"])
     momentum = params["momentum"]
@@ -243,7 +245,7 @@ def new_training_state(
     return TrainingState(coef, intercept, optimizer, built_with)
 
 
-def _step_sizes(params, X, sample_weight, rows, batch_size, l2):
+def _step_sizes(params, X, sample_weight, rows, batch_size, l2, random_state):
     """``eta0`` and the intercept's step scale (see ``eta0="auto"``)."""
     if params["eta0"] != "auto":
         return float(params["eta0"]), 1.0
@@ -260,6 +262,7 @@ def _step_sizes(params, X, sample_weight, rows, batch_size, l2):
         gram_max_features=(
             GRAM_MAX_FEATURES_ACCELERATOR if on_accelerator(X) else GRAM_MAX_FEATURES
         ),
+        random_state=random_state,
     )
 
 

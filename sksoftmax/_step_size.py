@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils import check_random_state
 from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 
 
@@ -27,7 +28,14 @@ def _row_norms_sq(X, chunk_rows=65536):
     if sparse.issparse(X):
         return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
     if isinstance(X, np.ndarray):
-        return np.einsum("ij,ij->i", X, X, dtype=np.float64)
+        # In X's own dtype (float32 stays float32: one pass at memory speed),
+        # redone in float64 for the rows whose squares overflow it.
+        norms = np.einsum("ij,ij->i", X, X).astype(np.float64, copy=False)
+        overflowed = np.flatnonzero(~np.isfinite(norms))
+        if len(overflowed):
+            rows = X[overflowed]
+            norms[overflowed] = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
+        return norms
     xp = get_namespace_and_device(X)[0]
     chunks = []
     for start in range(0, X.shape[0], chunk_rows):
@@ -36,26 +44,52 @@ def _row_norms_sq(X, chunk_rows=65536):
     return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros(0)
 
 
-# The power iteration uses at most this many rows: the top eigenvalue of a
-# second-moment matrix is estimated well from a random subset, at a fixed cost.
-MAX_POWER_ITERATION_ROWS = 16384
+# The top eigenvalue comes from at most this many rows, drawn at random: the
+# eigenvalue of a second-moment matrix is estimated well from a sample (its
+# relative standard error, measured on the sample, sets a safety margin), at
+# a cost that does not grow with the number of rows. Wide dense rows are
+# sampled fewer (down to SAMPLE_MIN_ROWS), so that a sample holds at most
+# about SAMPLE_ENTRIES entries: the power iteration's 40 products then read
+# a few megabytes each, whatever the width.
+SAMPLE_ROWS = 4096
+SAMPLE_MIN_ROWS = 1024
+SAMPLE_ENTRIES = 2**22
+SAMPLE_SMALL_ROWS = 256
+# The margin: the estimate is raised by this many relative standard errors.
+SAMPLE_MARGIN = 3.0
 
 
-def _power_iteration_rows(X, relative_weight):
-    """X and its weights, or a fixed random subset of the weighted rows."""
-    weighted_rows = np.flatnonzero(relative_weight > 0)
-    if len(weighted_rows) <= MAX_POWER_ITERATION_ROWS:
-        return X, relative_weight
-    rows = np.sort(
-        np.random.RandomState(0).choice(
-            weighted_rows, MAX_POWER_ITERATION_ROWS, replace=False
-        )
-    )
+def _sample_rows(X, relative_weight, random_state, power_iteration):
+    """X and its weights, or a random sample of the weighted rows.
+
+    Returns the rows, their weights (summing to one) and whether they are a
+    sample. Data sets up to the sample's size in weighted rows are used
+    whole, so that the estimate is exact and the same for weights as for
+    repeated rows. With ``power_iteration`` (10 to 40 products with the
+    rows, where an epoch makes a few) at most a quarter of the rows of data
+    sets over ``4 * SAMPLE_SMALL_ROWS`` are used, so that the estimate
+    costs less than an epoch at any size.
+    """
+    n_rows = SAMPLE_ROWS
+    if not sparse.issparse(X):
+        n_rows = min(n_rows, max(SAMPLE_MIN_ROWS, SAMPLE_ENTRIES // max(X.shape[1], 1)))
+    all_weighted = relative_weight.min(initial=1.0) > 0
+    weighted_rows = None if all_weighted else np.flatnonzero(relative_weight > 0)
+    n_weighted = len(relative_weight) if all_weighted else len(weighted_rows)
+    if power_iteration:
+        n_rows = min(n_rows, max(SAMPLE_SMALL_ROWS, n_weighted // 4))
+    if n_weighted <= n_rows:
+        return X, relative_weight, False
+    # Drawn with replacement: a uniform draw of n_rows indices, with no
+    # permutation of all rows (which would cost more than the estimate).
+    rows = check_random_state(random_state).randint(0, n_weighted, n_rows)
+    rows = np.sort(rows if all_weighted else weighted_rows[rows])
     weight = relative_weight[rows]
+    weight = weight / weight.sum()
     if sparse.issparse(X) or isinstance(X, np.ndarray):
-        return X[rows], weight / weight.sum()
+        return X[rows], weight, True
     xp, _, device = get_namespace_and_device(X)
-    return xp.take(X, xp.asarray(rows, device=device), axis=0), weight / weight.sum()
+    return xp.take(X, xp.asarray(rows, device=device), axis=0), weight, True
 
 
 def _max_abs(X):
@@ -66,18 +100,24 @@ def _max_abs(X):
     return max(float(xp.max(X)), -float(xp.min(X)))
 
 
+# The power iteration stops once an iteration changes the estimate by less
+# than this fraction: a step size needs no more digits.
+POWER_ITERATION_RTOL = 1e-3
+
+
 def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=20):
     """Largest eigenvalue of the weighted second moment of ``[X * feature_scale, 1]``.
 
     A power iteration from a fixed start vector: deterministic, cheap (two
     products with X per iteration, never a Gram matrix), and identical for
     integer weights and repeated rows up to rounding. It approaches the
-    eigenvalue from below.
+    eigenvalue from below. Returns the eigenvalue and its unit eigenvector
+    ``(v_coef, v_ones)``.
     """
     n_features = X.shape[1]
     v_coef = np.cos(np.arange(1, n_features + 1, dtype=np.float64))
     v_ones = 1.0 if with_ones else 0.0
-    eigenvalue = 0.0
+    eigenvalue = previous = 0.0
     for _ in range(n_iterations):
         norm = math.sqrt(float(v_coef @ v_coef) + v_ones**2)
         if norm == 0.0:
@@ -89,14 +129,19 @@ def _top_eigenvalue(X, relative_weight, feature_scale, with_ones, n_iterations=2
         v_coef = feature_scale * _product(X.T, u)
         v_ones = float(u.sum()) if with_ones else 0.0
         eigenvalue = math.sqrt(float(v_coef @ v_coef) + v_ones**2)
-    return eigenvalue
+        if abs(eigenvalue - previous) <= POWER_ITERATION_RTOL * eigenvalue:
+            break
+        previous = eigenvalue
+    if eigenvalue > 0.0:
+        v_coef, v_ones = v_coef / eigenvalue, v_ones / eigenvalue
+    return eigenvalue, v_coef, v_ones
 
 
 # Up to this many features the step size comes from the exact eigenvalue of
 # the (n_features + 1) square second-moment matrix, formed in one pass over
 # the rows: for small data that costs a fraction of the power iteration's 80
 # products (each a numpy call), and it is exact rather than a lower bound.
-GRAM_MAX_FEATURES = 128
+GRAM_MAX_FEATURES = 32
 # On a GPU the power iteration's cost is its ~80 waits for the device (each
 # product's result comes back to the host), while the matrix is one pass of
 # kernels and its eigenvalue takes milliseconds on the host up to 512 + 1.
@@ -151,7 +196,8 @@ def _top_eigenvalue_function(X, relative_weight, magnitude, gram_max_features):
     """``top(feature_scale, with_ones)``: :func:`_top_eigenvalue` of X's rows.
 
     Exact, from the second moments, for up to ``gram_max_features`` features;
-    by power iteration beyond.
+    by power iteration beyond. Either returns the eigenvalue and its unit
+    eigenvector.
     """
     if X.shape[1] > gram_max_features:
         return lambda feature_scale, with_ones: _top_eigenvalue(
@@ -161,19 +207,57 @@ def _top_eigenvalue_function(X, relative_weight, magnitude, gram_max_features):
 
     def top(feature_scale, with_ones):
         if not (np.isfinite(gram).all() and np.isfinite(first).all()):
-            return math.nan  # the caller falls back to the trace
+            return math.nan, None, 0.0  # the caller falls back to the trace
         # [X f, 1] = [Z c, 1] with c = f * magnitude.
         c = feature_scale * magnitude
         if not with_ones:
-            return float(np.linalg.eigvalsh(c * c * gram)[-1])
+            values, vectors = np.linalg.eigh(c * c * gram)
+            return float(values[-1]), vectors[:, -1], 0.0
         n_features = len(first)
         moments = np.empty((n_features + 1, n_features + 1))
         moments[:n_features, :n_features] = c * c * gram
         moments[:n_features, -1] = moments[-1, :n_features] = c * first
         moments[-1, -1] = relative_weight.sum()
-        return float(np.linalg.eigvalsh(moments)[-1])
+        values, vectors = np.linalg.eigh(moments)
+        return float(values[-1]), vectors[:-1, -1], float(vectors[-1, -1])
 
     return top
+
+
+def _bound_with_ones(top, mean_norm):
+    """An upper bound on the top eigenvalue of ``[[A, m], [m^T, 1]]``.
+
+    ``A`` (the second moment of the scaled rows) has top eigenvalue at most
+    ``top`` and ``m`` (their weighted mean) norm ``mean_norm``. Since
+    ``A <= top * I``, the matrix is at most ``[[top * I, m], [m^T, 1]]``,
+    whose top eigenvalue is that of the 2 x 2 ``[[top, |m|], [|m|, 1]]``.
+    It is exact when the mean lies along A's top eigenvector (or is zero,
+    as on standardised data), and saves a second power iteration.
+    """
+    half_gap = 0.5 * (top - 1.0)
+    return 0.5 * (top + 1.0) + math.sqrt(half_gap * half_gap + mean_norm * mean_norm)
+
+
+def _with_margin(X, relative_weight, feature_scale, found):
+    """The sampled eigenvalue ``found`` raised by ``SAMPLE_MARGIN`` standard errors.
+
+    ``found = (eigenvalue, v_coef, v_ones)`` from a sample of rows. Along
+    the eigenvector ``v`` the full data's second moment is the weighted mean
+    of ``(z_i . v)^2`` over the rows ``z_i = [x_i * feature_scale, 1]``; the
+    sample's mean of the same terms estimates it without bias, with a
+    standard error measured from the terms themselves (large for heavy
+    tailed rows). The largest eigenvalue is at least that second moment, so
+    the margin covers a sample that under-represents the top direction.
+    """
+    eigenvalue, v_coef, v_ones = found
+    if v_coef is None or not eigenvalue > 0.0:
+        return eigenvalue
+    terms = (_product(X, feature_scale * v_coef) + v_ones) ** 2
+    mean = float(terms @ relative_weight)
+    if not mean > 0.0:
+        return eigenvalue
+    error = math.sqrt(float(((terms - mean) ** 2) @ relative_weight**2)) / mean
+    return eigenvalue * (1.0 + SAMPLE_MARGIN * error)
 
 
 def auto_step_sizes(
@@ -185,6 +269,7 @@ def auto_step_sizes(
     *,
     n_samples,
     gram_max_features=GRAM_MAX_FEATURES,
+    random_state=None,
 ):
     """Step sizes from the curvature of the softmax loss on this data.
 
@@ -208,6 +293,11 @@ def auto_step_sizes(
     which is ``L_full`` for full batches and ``L_row`` (the worst row) for
     single rows; the L2 penalty adds ``alpha / c``.
 
+    The row norms come from one pass over all rows; ``c`` and ``L_full``
+    from at most ``SAMPLE_ROWS`` rows drawn at random, raised by
+    ``SAMPLE_MARGIN`` standard errors (see :func:`_with_margin`), so that
+    the cost does not grow with the number of rows.
+
     Parameters
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
@@ -222,6 +312,9 @@ def auto_step_sizes(
     gram_max_features : int, default=GRAM_MAX_FEATURES
         Up to this many features the top eigenvalue is exact, from the
         second-moment matrix; beyond, it comes from power iteration.
+    random_state : int, RandomState instance or None, default=None
+        Draws the rows the top eigenvalue is estimated from, where there
+        are more than ``SAMPLE_ROWS``.
 
     Returns
     -------
@@ -230,7 +323,8 @@ def auto_step_sizes(
     intercept_scale : float
         ``c``: the intercept's step is ``c * eta``.
     """
-    relative_weight = (sample_weight / sample_weight.sum()).astype(np.float64)
+    relative_weight = np.asarray(sample_weight, dtype=np.float64)
+    relative_weight = relative_weight / relative_weight.sum()
     with np.errstate(over="ignore"):
         row_norms_sq = _row_norms_sq(X)
     if not np.isfinite(row_norms_sq).all():
@@ -241,34 +335,54 @@ def auto_step_sizes(
         )
     # A minibatch's gradient weighs each row by s_i / mean(s) (see the
     # kernels' _batch_normaliser): the worst row's curvature is scaled alike.
-    row_factor = sample_weight.astype(np.float64) * (n_samples / sample_weight.sum())
-    weighted = row_factor > 0
-    max_norm_sq = float((row_factor * row_norms_sq)[weighted].max(initial=0.0))
-
-    X_power, weight_power = _power_iteration_rows(X, relative_weight)
-    # The power iteration squares X twice: entries beyond 1e77 (or under
-    # 1e-77) overflow (underflow) float64, so it runs on X / max|X|.
-    magnitude = _max_abs(X_power) or 1.0
+    # (Rows of zero weight add zero to each maximum: norms are non-negative.)
+    weighted_norms_sq = relative_weight * row_norms_sq
+    max_norm_sq = n_samples * float(weighted_norms_sq.max(initial=0.0))
     # The mean squared row norm (the trace) bounds the eigenvalue from above,
     # and replaces it should a spurious floating-point flag of the BLAS (seen
     # rarely on small float32 data) make it NaN.
-    trace = float(row_norms_sq @ relative_weight)
-    with np.errstate(over="ignore", invalid="ignore"):
-        top_eigenvalue = _top_eigenvalue_function(
-            X_power, weight_power, magnitude, gram_max_features
-        )
-        # (magnitude * magnitude: a product overflows to inf, a power raises)
-        scale = magnitude * magnitude * top_eigenvalue(1.0 / magnitude, with_ones=False)
-    scale = min(scale, trace) if math.isfinite(scale) else trace
+    trace = float(weighted_norms_sq.sum())
+
+    power_iteration = X.shape[1] > gram_max_features
+    X_top, weight_top, sampled = _sample_rows(
+        X, relative_weight, random_state, power_iteration
+    )
+    # The power iteration squares X twice: entries beyond 1e77 (or under
+    # 1e-77) overflow (underflow) float64, so it runs on X / max|X|.
+    magnitude = _max_abs(X_top) or 1.0
+    top_eigenvalue_of = _top_eigenvalue_function(
+        X_top, weight_top, magnitude, gram_max_features
+    )
+
+    def top_eigenvalue(feature_scale, with_ones):
+        with np.errstate(over="ignore", invalid="ignore"):
+            found = top_eigenvalue_of(feature_scale, with_ones)
+            if sampled:
+                return _with_margin(X_top, weight_top, feature_scale, found)
+        return found[0]
+
+    # (magnitude * magnitude: a product overflows to inf, a power raises)
+    top_scaled = (
+        magnitude * magnitude * top_eigenvalue(1.0 / magnitude, with_ones=False)
+    )
+    scale = min(top_scaled, trace) if math.isfinite(top_scaled) else trace
     if not scale > 0.0:
         scale = 1.0  # every weighted row is zero: nothing to rescale
     if fit_intercept:
-        with np.errstate(over="ignore", invalid="ignore"):
+        if power_iteration:
+            # (X^T w: the weighted mean of the rows, in X's namespace.)
+            mean = _product(X_top.T, weight_top) / math.sqrt(scale)
+            full = 0.5 * _bound_with_ones(
+                top_scaled / scale, math.sqrt(float(mean @ mean))
+            )
+        else:
             full = 0.5 * top_eigenvalue(1.0 / math.sqrt(scale), with_ones=True)
         if not math.isfinite(full):
             full = 0.5 * (trace / scale + 1.0)
-        per_row = 0.5 * float(
-            (row_factor * (row_norms_sq / scale + 1.0))[weighted].max(initial=0.0)
+        per_row = (
+            0.5
+            * n_samples
+            * float((weighted_norms_sq / scale + relative_weight).max(initial=0.0))
         )
     else:
         full, per_row = 0.5, 0.5 * max_norm_sq / scale

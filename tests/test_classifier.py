@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.fixes import parse_version
 
 from sksoftmax import SoftmaxSGDClassifier, _engine, _optim, softmax_loss
+from sksoftmax._step_size import auto_step_sizes
 
 
 @pytest.fixture(scope="module")
@@ -964,6 +965,46 @@ def test_auto_step_decays_on_unscaled_data(capsys, monkeypatch):
     steps = _step_sizes(capsys.readouterr().out)
     assert max(steps) == steps[0] < 1e-6
     assert min(steps) == pytest.approx(steps[0] / 25)  # divided by 5 twice
+
+
+@pytest.mark.parametrize("factor", [100.0, 1e6])
+def test_auto_step_from_a_row_sample_trains_unscaled_data(factor):
+    # More rows than the step size's sample holds, features multiplied by
+    # 100 or a million: the sampled estimate keeps the fit from diverging.
+    from sksoftmax._step_size import SAMPLE_ROWS
+
+    X, y = make_classification(
+        n_samples=2 * SAMPLE_ROWS,
+        n_features=20,
+        n_informative=10,
+        n_classes=3,
+        random_state=0,
+    )
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    assert len(X_train) > SAMPLE_ROWS
+    reference = SoftmaxSGDClassifier(random_state=0).fit(X_train, y_train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divergence, no overflow
+        clf = SoftmaxSGDClassifier(random_state=0).fit(X_train * factor, y_train)
+    assert np.isfinite(clf.coef_).all()
+    assert clf.score(X_test * factor, y_test) > reference.score(X_test, y_test) - 0.02
+    # Without a penalty the estimate is equivariant: the step scales as one
+    # over the squared feature scale, the intercept's factor as its square.
+    weight = np.ones(len(X_train))
+    eta, scale = auto_step_sizes(
+        X_train, weight, True, 256, 0.0, n_samples=len(X_train), random_state=0
+    )
+    eta_unscaled, scale_unscaled = auto_step_sizes(
+        X_train * factor,
+        weight,
+        True,
+        256,
+        0.0,
+        n_samples=len(X_train),
+        random_state=0,
+    )
+    assert eta_unscaled * factor**2 == pytest.approx(eta, rel=1e-9)
+    assert scale_unscaled / factor**2 == pytest.approx(scale, rel=1e-9)
 
 
 @pytest.mark.parametrize(
