@@ -344,3 +344,87 @@ def test_minimal_loop_benchmark_quick_run():
         assert_ratio(row["x 1-thread floor"], epochs[name], floor_1)
     assert "SoftmaxSGDClassifier(batch_size=256), rows" in rows
     assert "BLAS floor, 1 thread" in rows
+
+
+@pytest.fixture(scope="module")
+def defaults_suite():
+    """bench_defaults.py on scikit-learn's bundled sets only (no bench extra)."""
+    result = run_script(
+        BENCHMARKS / "bench_defaults.py",
+        "--real-only",
+        "--repeats",
+        "1",
+        "--sets",
+        "iris,wine",
+        unset=("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"),
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout, tables(result.stdout)
+
+
+def test_defaults_suite_gaps_follow_from_the_accuracies(defaults_suite):
+    _, found = defaults_suite
+    rows = section(found, "1. Real")
+    assert [row["dataset"] for row in rows] == ["iris", "wine"]
+    assert [number(row["classes"]) for row in rows] == [3, 3]
+    for row in rows:
+        accuracy_lr = number(row["accuracy LR (%)"])
+        accuracy_ours = number(row["accuracy ours (%)"])
+        assert 50 < accuracy_lr <= 100 and 50 < accuracy_ours <= 100, row
+        gap = number(row["gap (points)"])
+        assert abs(gap - (accuracy_ours - accuracy_lr)) <= 0.015, row
+        # One row of the smallest of the 5 test folds, or 0.5 point.
+        allowed = number(row["allowed (points)"])
+        smallest_test_fold = round(-100 / allowed)
+        assert abs(allowed + 100 / smallest_test_fold) <= 0.005, row
+        assert smallest_test_fold <= number(row["rows"]) / 5, row
+        if clearly(gap, allowed):
+            assert row["met"] == ("yes" if gap >= allowed else "**no**"), row
+        assert number(row["fit LR (s)"]) > 0 and number(row["fit ours (s)"]) > 0
+        assert number(row["epochs"]) >= 1
+
+
+def test_defaults_suite_summary_follows_from_the_table(defaults_suite):
+    _, found = defaults_suite
+    rows = section(found, "1. Real")
+    summary = by_method(section(found, "Summary"), "target")
+    gaps = [number(row["gap (points)"]) for row in rows]
+    mean_gap = sum(gaps) / len(gaps)
+    row = summary["mean gap >= 0 points"]
+    assert abs(number(row["measured"]) - mean_gap) <= 0.015, (row, gaps)
+    if clearly(mean_gap, 0):
+        assert row["met"] == ("yes" if mean_gap >= 0 else "**no**"), row
+
+    total_lr = sum(number(row["fit LR (s)"]) for row in rows)
+    total_ours = sum(number(row["fit ours (s)"]) for row in rows)
+    row = summary["total fit time ours / LR <= 0.5"]
+    assert_ratio(row["measured"], total_ours, total_lr)
+    if clearly(total_ours / total_lr, 0.5):
+        assert row["met"] == ("yes" if total_ours / total_lr <= 0.5 else "**no**")
+
+    n_met = sum(row["met"] == "yes" for row in rows)
+    row = summary["sets within their allowed gap"]
+    assert row["measured"] == f"{n_met} of {len(rows)}"
+    assert row["met"] == ("yes" if n_met == len(rows) else "**no**")
+
+
+def test_defaults_suite_passes_params_to_ours():
+    result = run_script(
+        BENCHMARKS / "bench_defaults.py",
+        "--real-only",
+        "--quick",
+        "--sets",
+        "iris",
+        "--params",
+        '{"max_iter": 3}',
+    )
+    assert result.returncode == 0, result.stderr
+    assert "- ours: SoftmaxSGDClassifier(random_state=0, max_iter=3)" in result.stdout
+    (row,) = section(tables(result.stdout), "1. Real")
+    assert number(row["epochs"]) == 3
+
+
+def test_defaults_suite_refuses_unknown_sets():
+    result = run_script(BENCHMARKS / "bench_defaults.py", "--sets", "iris,letter")
+    assert result.returncode == 2
+    assert "unknown sets: letter" in result.stderr
