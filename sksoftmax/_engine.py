@@ -281,6 +281,27 @@ class RunResult:
     model: tuple = None
 
 
+# The patience of the stopping rule: n_iter_no_change epochs, or as many
+# blocks of this many rows where an epoch holds more (see stall_patience).
+STALL_ROWS = 100_000
+
+
+def stall_patience(n_iter_no_change, n_rows):
+    """Epochs without improvement that make a stall, for epochs of ``n_rows``.
+
+    ``n_iter_no_change`` epochs, or ``n_iter_no_change`` blocks of
+    ``STALL_ROWS`` rows if that takes fewer epochs (one at least). The
+    patience is there so that the noise of the epoch objective (a mean over
+    the epoch's minibatches) is not taken for a stall; that noise falls as
+    the rows grow, and on millions of rows one epoch without improvement is
+    as telling as five on thousands, while waiting five epochs costs
+    millions of updates at a step that no longer helps.
+    """
+    return min(
+        n_iter_no_change, max(1, math.ceil(n_iter_no_change * STALL_ROWS / n_rows))
+    )
+
+
 def run_epochs(
     plan,
     state,
@@ -306,6 +327,7 @@ def run_epochs(
     those weights are kept, with a warning.
     """
     kernel, schedule = plan.kernel, state.optimizer.schedule
+    patience = stall_patience(n_iter_no_change, len(train_rows))
     result = RunResult(t=t)
     monitor, best, snapshot = StallMonitor(), None, None
     # The starting weights of a cold start are zeros: their scalars suffice
@@ -358,7 +380,7 @@ def run_epochs(
             improved, stalled = (
                 (False, False)
                 if outcome.discarded
-                else monitor.update(current, tol, n_iter_no_change)
+                else monitor.update(current, tol, patience)
             )
             if improved and validation_rows is not None:
                 # The whole state, not only the model: what continues from

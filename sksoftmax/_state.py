@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils._array_api import get_namespace_and_device
 
 from sksoftmax._engine import on_accelerator, steps_per_epoch
@@ -160,6 +161,9 @@ class TrainingState:
         self.restore(snapshot)
 
 
+# momentum="auto" on dense data in fit.
+AUTO_MOMENTUM = 0.9
+
 # The parameters a training state is built from: partial_fit refuses to
 # continue a state built with others (see TrainingState.built_with).
 STATE_PARAMS = (
@@ -204,7 +208,10 @@ def new_training_state(
     n_steps = steps_per_epoch(n_rows, batch_size, params["shuffle"])
     momentum = params["momentum"]
     if momentum == "auto":
-        momentum = 0.9 if n_steps == 1 and not stream else 0.0
+        # Nesterov's momentum on dense data in fit (see the estimator's
+        # docstring); plain SGD keeps the lazy updates of CSR minibatches,
+        # and a stream's calls each see one epoch.
+        momentum = 0.0 if stream or sparse.issparse(X) else AUTO_MOMENTUM
     schedule = make_schedule(
         params["learning_rate"],
         eta0,

@@ -239,8 +239,8 @@ def momentum_nesterov():
 
 @config()
 def full_batch_momentum_auto():
-    # n_samples <= batch_size: one full batch an epoch, where momentum="auto"
-    # is 0.9 (and, with momentum, eta0="auto" does not grow its step).
+    # n_samples <= batch_size: one full batch an epoch, with momentum="auto"
+    # (0.9 on dense data; with momentum, eta0="auto" does not grow its step).
     X, y = _classification(n_samples=200, random_state=5)
     return Recipe(dict(max_iter=60, random_state=0), _fit(X, y))
 
@@ -248,8 +248,8 @@ def full_batch_momentum_auto():
 @config()
 def full_batch_step_growth():
     # Without momentum eta0="auto" doubles the step after each improving
-    # epoch; the doubling that makes the objective worse is discarded (the
-    # minibatch defaults above grow their step too).
+    # epoch; the doubling that makes the objective worse is discarded (CSR
+    # data, trained without momentum by default, grow their step too).
     X, y = _classification(n_samples=200, random_state=5)
     params = dict(momentum=0.0, max_iter=60, random_state=0)
     return Recipe(params, _fit(X, y))

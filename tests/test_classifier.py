@@ -279,8 +279,10 @@ def test_sparse_and_dense_give_the_same_model():
         n_samples=500, n_features=30, n_informative=8, n_classes=3, random_state=0
     )
     X[np.abs(X) < 1] = 0
-    dense = SoftmaxSGDClassifier(random_state=0, max_iter=20, tol=None).fit(X, y)
-    csr = SoftmaxSGDClassifier(random_state=0, max_iter=20, tol=None).fit(
+    dense = SoftmaxSGDClassifier(
+        momentum=0.0, random_state=0, max_iter=20, tol=None
+    ).fit(X, y)
+    csr = SoftmaxSGDClassifier(momentum=0.0, random_state=0, max_iter=20, tol=None).fit(
         sparse.csr_array(X), y
     )
     assert_allclose(csr.coef_, dense.coef_, rtol=1e-8, atol=1e-10)
@@ -376,6 +378,7 @@ def test_float32_applies_l2_decay_too_small_for_its_precision(eta_alpha):
     X = np.zeros((100, 3))
     y = np.arange(100) % 3
     params = dict(
+        momentum=0.0,
         learning_rate="constant",
         eta0=1e-2,
         alpha=eta_alpha / 1e-2,
@@ -863,7 +866,7 @@ def test_auto_step_grows_where_the_bound_is_too_small(capsys, monkeypatch):
     # On digits the curvature bound is tens of times smaller than the step the
     # loss allows: fit doubles it while each epoch improves by tol.
     X, y = _standardised_digits()
-    grown = SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X, y)
+    grown = SoftmaxSGDClassifier(momentum=0.0, random_state=0, verbose=1).fit(X, y)
     steps = _step_sizes(capsys.readouterr().out)
     bound = steps[0]
     assert steps[1:4] == pytest.approx([2 * bound, 4 * bound, 8 * bound], rel=1e-3)
@@ -871,7 +874,7 @@ def test_auto_step_grows_where_the_bound_is_too_small(capsys, monkeypatch):
     # Without the growth phase (a cap of 1: the bound is kept), the same data
     # ends far from the optimum, after more epochs.
     monkeypatch.setattr(_optim, "MAX_GROWTH", 1.0)
-    kept = SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X, y)
+    kept = SoftmaxSGDClassifier(momentum=0.0, random_state=0, verbose=1).fit(X, y)
     assert max(_step_sizes(capsys.readouterr().out)) == bound
     assert grown.loss_curve_[-1] < 0.5 * kept.loss_curve_[-1]
     assert grown.n_iter_ < kept.n_iter_
@@ -897,7 +900,7 @@ def _objectives(verbose_output):
 def test_an_epoch_whose_grown_step_overshoots_is_discarded(container, params, capsys):
     X, y = _standardised_digits()
     X = container(X)
-    SoftmaxSGDClassifier(random_state=0, verbose=1, **params).fit(X, y)
+    SoftmaxSGDClassifier(momentum=0.0, random_state=0, verbose=1, **params).fit(X, y)
     output = capsys.readouterr().out
     lines = output.splitlines()
     epoch = next(i + 1 for i, line in enumerate(lines) if "discarded" in line)
@@ -905,10 +908,12 @@ def test_an_epoch_whose_grown_step_overshoots_is_discarded(container, params, ca
     assert measured[epoch - 1] > measured[epoch - 2]  # the objective rose
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        at = SoftmaxSGDClassifier(random_state=0, max_iter=epoch, **params).fit(X, y)
-        before = SoftmaxSGDClassifier(random_state=0, max_iter=epoch - 1, **params).fit(
-            X, y
-        )
+        at = SoftmaxSGDClassifier(
+            momentum=0.0, random_state=0, max_iter=epoch, **params
+        ).fit(X, y)
+        before = SoftmaxSGDClassifier(
+            momentum=0.0, random_state=0, max_iter=epoch - 1, **params
+        ).fit(X, y)
     # The weights (averages, L1 state and update count included) are those
     # of the epoch before, and so is the objective recorded.
     assert at.n_iter_ == before.n_iter_ + 1
@@ -917,7 +922,7 @@ def test_an_epoch_whose_grown_step_overshoots_is_discarded(container, params, ca
     assert at.t_ == before.t_
     assert at.loss_curve_[-1] == before.loss_curve_[-1]
     # Training goes on from there, at a smaller step, to a good model.
-    full = SoftmaxSGDClassifier(random_state=0, **params).fit(X, y)
+    full = SoftmaxSGDClassifier(momentum=0.0, random_state=0, **params).fit(X, y)
     assert full.n_iter_ > epoch and full.score(X, y) > 0.97
 
 
@@ -933,12 +938,16 @@ def test_a_grown_step_that_diverges_is_discarded_without_a_warning(capsys, monke
     X, y = _standardised_digits()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        two_epochs = SoftmaxSGDClassifier(random_state=0, max_iter=2).fit(X, y)
+        two_epochs = SoftmaxSGDClassifier(momentum=0.0, random_state=0, max_iter=2).fit(
+            X, y
+        )
     logits_in_range = _engine.logits_in_range
     monkeypatch.setattr(_engine, "logits_in_range", third_epoch_overflows)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        three_epochs = SoftmaxSGDClassifier(random_state=0, max_iter=3).fit(X, y)
+        three_epochs = SoftmaxSGDClassifier(
+            momentum=0.0, random_state=0, max_iter=3
+        ).fit(X, y)
     # max_iter=3 stops before convergence, and says only that.
     assert [str(w.message).split(" (")[0] for w in caught] == [
         "Maximum number of epochs"
@@ -949,7 +958,7 @@ def test_a_grown_step_that_diverges_is_discarded_without_a_warning(capsys, monke
     checks.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        clf = SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X, y)
+        clf = SoftmaxSGDClassifier(momentum=0.0, random_state=0, verbose=1).fit(X, y)
     steps = _step_sizes(capsys.readouterr().out)
     assert steps[3] == pytest.approx(steps[2] / 4, rel=1e-3)  # half of the last good
     assert clf.n_iter_ > 10 and clf.score(X, y) > 0.97
@@ -1028,7 +1037,9 @@ def test_the_step_grows_only_from_the_auto_bound_of_an_adaptive_fit(params, caps
 def test_a_discarded_epoch_does_not_count_as_stalled(capsys):
     X, y = _standardised_digits()
     # With n_iter_no_change=1 a stall would divide the step at once.
-    SoftmaxSGDClassifier(random_state=0, verbose=1, n_iter_no_change=1).fit(X, y)
+    SoftmaxSGDClassifier(
+        momentum=0.0, random_state=0, verbose=1, n_iter_no_change=1
+    ).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
     steps = _step_sizes("\n".join(lines))
     epoch = next(i for i, line in enumerate(lines) if "discarded" in line)
@@ -1036,7 +1047,7 @@ def test_a_discarded_epoch_does_not_count_as_stalled(capsys):
 
 
 def test_no_growth_with_one_batch_per_epoch(capsys):
-    # momentum="auto" is Nesterov's 0.9 for data that fit in one batch.
+    # momentum="auto" is Nesterov's 0.9 on dense data.
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     SoftmaxSGDClassifier(random_state=0, verbose=1).fit(X, y)
@@ -1058,12 +1069,12 @@ def test_a_diverged_first_epoch_keeps_the_bound(monkeypatch):
 
 def test_no_growth_from_given_weights_or_in_partial_fit(capsys):
     X, y = _standardised_digits()
-    grown = SoftmaxSGDClassifier(random_state=0).fit(X, y)
+    grown = SoftmaxSGDClassifier(momentum=0.0, random_state=0).fit(X, y)
     # From given weights (warm_start or coef_init) the step does not grow.
     grown.set_params(warm_start=True, verbose=1).fit(X, y)
     steps = _step_sizes(capsys.readouterr().out)
     assert max(steps) == steps[0]
-    SoftmaxSGDClassifier(random_state=0, verbose=1).fit(
+    SoftmaxSGDClassifier(momentum=0.0, random_state=0, verbose=1).fit(
         X, y, coef_init=grown.coef_, intercept_init=grown.intercept_
     )
     steps = _step_sizes(capsys.readouterr().out)
@@ -1073,14 +1084,14 @@ def test_no_growth_from_given_weights_or_in_partial_fit(capsys):
     # improved.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = SoftmaxSGDClassifier(random_state=0, max_iter=2).fit(X, y)
+        clf = SoftmaxSGDClassifier(momentum=0.0, random_state=0, max_iter=2).fit(X, y)
     schedule = clf._training_state.optimizer.schedule
     assert not schedule.growing
     assert schedule(0) == pytest.approx(2 * schedule.eta0)  # epoch 2's step
     for _ in range(3):
         clf.partial_fit(X, y)
     assert clf._training_state.optimizer.schedule(0) == pytest.approx(2 * schedule.eta0)
-    fresh = SoftmaxSGDClassifier(random_state=0)
+    fresh = SoftmaxSGDClassifier(momentum=0.0, random_state=0)
     for _ in range(3):
         fresh.partial_fit(X, y, classes=np.unique(y))
     schedule = fresh._training_state.optimizer.schedule
@@ -1209,9 +1220,11 @@ def test_shuffle_blocks_with_early_stopping_and_sparse_data(container, monkeypat
 
     # Spied on where the epoch loop looks it up.
     monkeypatch.setattr(_engine, "_shuffled_blocks", recording_shuffled_blocks)
-    rows = SoftmaxSGDClassifier(early_stopping=True, random_state=0).fit(X, y)
+    rows = SoftmaxSGDClassifier(momentum=0.0, early_stopping=True, random_state=0).fit(
+        X, y
+    )
     blocks = SoftmaxSGDClassifier(
-        shuffle="blocks", early_stopping=True, random_state=0
+        momentum=0.0, shuffle="blocks", early_stopping=True, random_state=0
     ).fit(X, y)
     assert blocks.score(X, y) == pytest.approx(rows.score(X, y), abs=0.02)
     # The same seed, another order of the rows: another model.
@@ -1305,6 +1318,7 @@ def test_weights_count_in_every_minibatch(batch_size, container):
     weight = np.where(y == 0, 10.0, 1.0)
     alpha = 1e-3
     clf = SoftmaxSGDClassifier(
+        momentum=0.0,
         batch_size=batch_size,
         class_weight=class_weight,
         alpha=alpha,

@@ -6,7 +6,13 @@ from numpy.testing import assert_allclose
 from sklearn.datasets import make_classification
 
 from sksoftmax import softmax_loss
-from sksoftmax._engine import merge_epoch_losses, plan_run, run_epoch
+from sksoftmax._engine import (
+    STALL_ROWS,
+    merge_epoch_losses,
+    plan_run,
+    run_epoch,
+    stall_patience,
+)
 from sksoftmax._optim import ConstantSchedule, SGDOptimizer
 from sksoftmax._state import TrainingState
 
@@ -67,3 +73,46 @@ def test_an_epoch_on_a_block_continues_from_the_state_and_update_count_given():
     assert_allclose(split.intercept, whole.intercept, rtol=1e-12)
     assert_allclose(merge_epoch_losses([first, second]), in_one.loss, rtol=1e-12)
     assert not np.allclose(whole.coef, _state(X.shape[1], eta=0.5).coef)
+
+
+@pytest.mark.parametrize(
+    "n_rows, expected",
+    [(1_000, 5), (100_000, 5), (150_000, 4), (250_000, 2), (2_000_000, 1)],
+)
+def test_stall_patience_counts_epochs_or_blocks_of_rows(n_rows, expected):
+    # n_iter_no_change=5 epochs, or 5 blocks of STALL_ROWS rows if fewer.
+    assert STALL_ROWS == 100_000
+    assert stall_patience(5, n_rows) == expected
+    assert stall_patience(1, n_rows) == 1
+
+
+def test_large_epochs_stall_sooner(monkeypatch):
+    # With blocks of 10 rows, an epoch of 300 rows holds 30 of them: one
+    # epoch without improvement is a stall, as with n_iter_no_change=1.
+    from sksoftmax import SoftmaxSGDClassifier, _engine
+
+    X, y, _ = _data(weighted=False)
+    patient = SoftmaxSGDClassifier(random_state=0, tol=1e-2).fit(X, y)
+    monkeypatch.setattr(_engine, "STALL_ROWS", 10)
+    hasty = SoftmaxSGDClassifier(random_state=0, tol=1e-2).fit(X, y)
+    reference = SoftmaxSGDClassifier(random_state=0, tol=1e-2, n_iter_no_change=1)
+    reference.fit(X, y)
+    assert hasty.n_iter_ == reference.n_iter_ < patient.n_iter_
+    assert_allclose(hasty.coef_, reference.coef_, rtol=0, atol=0)
+
+
+def test_momentum_auto_is_nesterov_on_dense_data_in_fit_only():
+    from scipy import sparse
+
+    from sksoftmax import SoftmaxSGDClassifier
+
+    X, y, _ = _data(weighted=False)
+    momentum = [
+        SoftmaxSGDClassifier(random_state=0)
+        .fit(data, y)
+        ._training_state.optimizer.momentum
+        for data in (X, sparse.csr_array(X))
+    ]
+    assert momentum == [0.9, 0.0]
+    stream = SoftmaxSGDClassifier(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    assert stream._training_state.optimizer.momentum == 0.0

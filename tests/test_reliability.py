@@ -549,7 +549,8 @@ def test_automatic_step_size_is_scale_free(container, dtype, exponent):
     from 3e-151 to 3e150 in float64 (no overflow in the step size estimate)."""
     X, y = make_blobs(n_samples=300, centers=3, random_state=0)
     X = X.astype(dtype)
-    params = dict(alpha=0.0, tol=None, max_iter=20, random_state=0)
+    # (momentum="auto" is 0.9 on dense data and 0 on CSR: set alike here.)
+    params = dict(alpha=0.0, tol=None, max_iter=20, random_state=0, momentum=0.0)
     reference = SoftmaxSGDClassifier(**params).fit(X, y)
     X_scaled = container(X * X.dtype.type(2.0**exponent))
     clf = SoftmaxSGDClassifier(**params).fit(X_scaled, y)
@@ -700,9 +701,11 @@ def test_read_only_and_memmapped_inputs_work(tmp_path):
         part.setflags(write=False)
     y_ro, weights_ro = _read_only(y), _read_only(np.ones(150))
     coef_ro, intercept_ro = _read_only(np.zeros((3, 3))), _read_only(np.zeros(3))
-    reference = SoftmaxSGDClassifier(random_state=0, max_iter=10, tol=None).fit(X, y)
+    # (momentum="auto" is 0.9 on dense data and 0 on CSR: set alike here.)
+    params = dict(random_state=0, max_iter=10, tol=None, momentum=0.0)
+    reference = SoftmaxSGDClassifier(**params).fit(X, y)
     for data in (X_memmap, _read_only(X), X_csr):
-        clf = SoftmaxSGDClassifier(random_state=0, max_iter=10, tol=None).fit(
+        clf = SoftmaxSGDClassifier(**params).fit(
             data,
             y_ro,
             coef_init=coef_ro,
