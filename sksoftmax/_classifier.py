@@ -106,8 +106,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
     tol : float or None, default=1e-3
         Training stops (or, with ``learning_rate="adaptive"``, the step shrinks)
         when the epoch objective (validation loss with ``early_stopping``) has
-        not improved by ``tol`` for ``n_iter_no_change`` epochs. None: run
-        ``max_iter`` epochs.
+        not improved by ``tol`` over ``n_iter_no_change`` epochs: unlike
+        SGDClassifier, which needs each epoch to improve by ``tol`` on the
+        best so far, improvements add up, so that steady progress under
+        ``tol`` an epoch goes on. None: run ``max_iter`` epochs.
     shuffle : bool or "blocks", default=True
         Whether to reshuffle the rows before each epoch. "blocks" keeps the
         rows in their order and makes each minibatch a contiguous block of
@@ -147,12 +149,15 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         the expected smoothness of a minibatch (from the curvature of the
         softmax loss and the row norms of ``X``), so that training is stable
         on unscaled data and fast on scaled data. That bound holds for the
-        worst case. With the "adaptive" schedule, a :meth:`fit` from zero
-        weights (not a warm start from a previous fit, no ``coef_init`` or
-        ``intercept_init``) with ``tol`` set, no
-        momentum (``momentum="auto"`` is 0.9 on data that fit in one batch)
-        and no early stopping then doubles the step after each epoch that
-        improves the objective by more than ``tol``, up to 64 times the
+        worst case. It takes one pass over the rows for their norms, and the
+        top eigenvalue of their second moment from a random sample of rows
+        (drawn with ``random_state``; all rows of small data sets), raised
+        by three standard errors: it costs less than an epoch. With the
+        "adaptive" schedule, a :meth:`fit` from zero weights (not a warm
+        start from a previous fit, no ``coef_init`` or ``intercept_init``)
+        with ``tol`` set, no momentum (``momentum="auto"`` is 0 on CSR data
+        only) and no early stopping then doubles the step after each epoch
+        that improves the objective by more than ``tol``, up to 64 times the
         bound. The first epoch that does not ends the growth, and the step
         becomes half the last one that improved (at least the bound); if
         that epoch's objective did not decrease (or its logits left the
@@ -163,15 +168,16 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         Exponent of "invscaling".
     momentum : float or "auto", default="auto"
         Momentum, in [0, 1), as in MLPClassifier; 0 is plain SGD. "auto" is
-        0.9 when :meth:`fit` trains on one full batch per epoch (data no
-        larger than ``batch_size``: gradient descent, which Nesterov's
-        momentum accelerates and where there is no gradient noise for it to
-        amplify) and 0 otherwise, and in :meth:`partial_fit`. With
-        minibatches, momentum multiplies the long-run step by
-        ``1 / (1 - momentum)`` (pair it with a smaller ``eta0``) and makes
-        every update touch every weight, so CSR data loses its sparse
-        updates. When an epoch's objective rises in :meth:`fit`, the velocity
-        is reset to zero (adaptive restart).
+        Nesterov's 0.9 (see ``nesterovs_momentum``) when :meth:`fit` trains
+        on dense data, and 0 on CSR data (plain SGD keeps its lazy sparse
+        updates; momentum makes every update touch every weight) and in
+        :meth:`partial_fit`. On dense data it speeds up progress along the
+        directions of low curvature that leave plain SGD short of the
+        optimum after its stopping rule fires (see "Why these defaults" in
+        the user guide). Momentum multiplies the long-run step by
+        ``1 / (1 - momentum)``: with a numeric ``eta0``, pair it with a
+        smaller one. When an epoch's objective rises in :meth:`fit`, the
+        velocity is reset to zero (adaptive restart).
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum when ``momentum > 0``.
     early_stopping : bool, default=False
@@ -181,7 +187,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
     validation_fraction : float, default=0.1
         Share of the data held out with ``early_stopping``.
     n_iter_no_change : int, default=5
-        Epochs without improvement before stopping (or shrinking the step).
+        Epochs without improvement before stopping (or shrinking the step),
+        or as many blocks of 100,000 training rows where that takes fewer
+        epochs (at least one): on 2,000,000 rows one epoch. The epoch
+        objective is a mean over the epoch's rows, and the more rows the
+        less of its change is noise.
     class_weight : dict, "balanced" or None, default=None
         Weights ``{label: weight}`` multiplied into ``sample_weight``;
         "balanced" uses ``n_samples / (n_classes * np.bincount(y))``, with

@@ -269,15 +269,26 @@ def make_schedule(
 
 
 class StallMonitor:
-    """Counts epochs whose value failed to improve on the best by ``tol``.
+    """Counts epochs that fail to improve by ``tol`` on the last reference value.
 
-    The stopping rule of SGDClassifier: after ``n_iter_no_change`` such
-    epochs in a row the caller reacts (stops, or shrinks the step) and the
-    count starts again. ``tol=None`` never reports a stall.
+    The reference is the objective of the last epoch that improved on the
+    reference before it by at least ``tol``. After ``n_iter_no_change``
+    epochs in a row without such an improvement the caller reacts (stops,
+    or shrinks the step); the count starts again, from the best value so
+    far. ``tol=None`` never reports a stall.
+
+    SGDClassifier compares each epoch with the best value so far, which
+    moves with every improvement, however small: an objective falling
+    steadily by less than ``tol`` an epoch then stalls, though it has
+    fallen by several ``tol`` over the ``n_iter_no_change`` epochs. That is
+    the slow, steady progress of ill-conditioned data, where shrinking the
+    step only slows it further. Here improvements add up: a stall is
+    ``n_iter_no_change`` epochs that together gain less than ``tol``.
     """
 
     def __init__(self):
         self.best = math.inf
+        self.reference = math.inf
         self.n_stalled = 0
 
     def update(self, value, tol, n_iter_no_change):
@@ -290,14 +301,16 @@ class StallMonitor:
         stalled : bool
             Whether ``n_iter_no_change`` epochs in a row have now stalled.
         """
-        if tol is not None and value > self.best - tol:
+        if tol is not None and value > self.reference - tol:
             self.n_stalled += 1
         else:
             self.n_stalled = 0
+            self.reference = value
         improved = value < self.best
         self.best = min(self.best, value)
         if tol is not None and self.n_stalled >= n_iter_no_change:
             self.n_stalled = 0
+            self.reference = self.best
             return improved, True
         return improved, False
 

@@ -205,6 +205,33 @@ def test_stall_monitor_counts_epochs_without_tol_improvement():
     assert StallMonitor().update(5.0, tol=None, n_iter_no_change=1) == (True, False)
 
 
+def test_stall_monitor_adds_up_small_improvements():
+    # Falling by 0.04 an epoch, under tol=0.1: SGDClassifier's rule (each
+    # epoch against the running best) counts every epoch as stalled; here
+    # three epochs gain 0.12, more than tol, and the count starts again.
+    monitor = StallMonitor()
+    steady = [
+        monitor.update(1.0 - 0.04 * i, tol=0.1, n_iter_no_change=3) for i in range(30)
+    ]
+    assert not any(stalled for _, stalled in steady)
+    # Noise around a level is a stall after three epochs, and again three
+    # epochs later (the reference is then the best value so far).
+    monitor = StallMonitor()
+    noisy = [
+        monitor.update(v, tol=0.1, n_iter_no_change=3)
+        for v in [1.0, 1.02, 0.99, 1.01, 0.98, 1.0, 1.01]
+    ]
+    assert [stalled for _, stalled in noisy] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+        True,
+    ]
+
+
 @pytest.mark.parametrize("center", [True, False])
 def test_exact_and_power_iteration_step_sizes_agree(center):
     # gram_max_features decides how the top eigenvalue is found (a GPU uses
