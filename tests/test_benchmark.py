@@ -428,3 +428,22 @@ def test_defaults_suite_refuses_unknown_sets():
     result = run_script(BENCHMARKS / "bench_defaults.py", "--sets", "iris,letter")
     assert result.returncode == 2
     assert "unknown sets: letter" in result.stderr
+
+
+def test_step_size_benchmark_ratios_and_targets_follow_from_its_times():
+    result = run_script(
+        BENCHMARKS / "bench_step_size.py",
+        "--quick",
+        unset=("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = section(tables(result.stdout), "Setup of eta0")
+    assert [row["shape"] for row in rows] == ["150 x 4", "4,096 x 784", "20,000 x 100"]
+    for row in rows:
+        setup, epoch = number(row["setup (ms)"]), number(row["epoch (ms)"])
+        assert setup > 0 and epoch >= 0
+        if epoch > 0:
+            assert_ratio(row["setup / epoch"], setup, epoch)
+        target = max(epoch, 2.0)
+        assert number(row["target (ms)"]) == pytest.approx(target, rel=RELATIVE)
+        assert row["met"] == ("yes" if setup <= number(row["target (ms)"]) else "no")
