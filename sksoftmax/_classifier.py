@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -186,12 +186,15 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         epochs, and keep the weights of the best epoch.
     validation_fraction : float, default=0.1
         Share of the data held out with ``early_stopping``.
-    n_iter_no_change : int, default=5
+    n_iter_no_change : int or np.inf, default=5
         Epochs without improvement before stopping (or shrinking the step),
         or as many blocks of 100,000 training rows where that takes fewer
         epochs (at least one): on 2,000,000 rows one epoch. The epoch
         objective is a mean over the epoch's rows, and the more rows the
-        less of its change is noise.
+        less of its change is noise. ``np.inf`` never counts a stall, as in
+        MLPClassifier (SGDClassifier refuses it): :meth:`fit` runs all
+        ``max_iter`` epochs at the schedule's steps (with early stopping it
+        keeps the best of them).
     class_weight : dict, "balanced" or None, default=None
         Weights ``{label: weight}`` multiplied into ``sample_weight``;
         "balanced" uses ``n_samples / (n_classes * np.bincount(y))``, with
@@ -236,10 +239,20 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         the epoch's minibatches (each evaluated at the weights before its
         update, as SGDClassifier does; with ``average`` these are the SGD
         iterates, not the averaged weights that predict), plus the penalty.
-    validation_loss_curve_ : list of float
-        Validation log-loss after each epoch (``early_stopping=True`` only).
-    validation_scores_ : list of float
-        Validation accuracy after each epoch (``early_stopping=True`` only).
+    validation_loss_curve_ : list of float or None
+        Validation log-loss after each epoch of :meth:`fit` with
+        ``early_stopping=True``; None otherwise.
+    validation_scores_ : list of float or None
+        Validation accuracy after each epoch of :meth:`fit` with
+        ``early_stopping=True``; None otherwise (and after
+        :meth:`partial_fit`), as in MLPClassifier.
+    best_validation_score_ : float or None
+        The validation accuracy of the epoch whose weights the model keeps,
+        with ``early_stopping=True``; None otherwise. Unlike MLPClassifier,
+        which keeps the epoch of the best accuracy, early stopping here keeps
+        the epoch of the lowest validation log-loss (a smooth criterion that
+        ``tol`` applies to): this is that epoch's accuracy, not necessarily
+        the highest of ``validation_scores_``.
     best_loss_ : float
         The best validation log-loss (``early_stopping``) or training objective.
 
@@ -287,7 +300,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         "nesterovs_momentum": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
         "average": [Interval(Integral, 0, None, closed="left"), "boolean"],
@@ -433,12 +449,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             )
             self._publish(classes, state, result, result.n_epochs, result.loss_curve)
             self.best_loss_ = result.best_loss
-            if self.early_stopping:
-                self.validation_loss_curve_ = result.validation_loss_curve
-                self.validation_scores_ = result.validation_scores
-            else:
-                for name in ("validation_loss_curve_", "validation_scores_"):
-                    self.__dict__.pop(name, None)
+            self._publish_validation(result if self.early_stopping else None)
             callbacks.fit_end()
         return self
 
@@ -534,7 +545,22 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 all_classes, state, result, n_epochs + result.n_epochs, loss_curve
             )
             self.best_loss_ = min(loss_curve, default=np.inf)
+            self._publish_validation(None)
         return self
+
+    def _publish_validation(self, result):
+        """The early-stopping attributes: from ``result``, or None (as
+        MLPClassifier has them without early stopping)."""
+        if result is None:
+            self.validation_loss_curve_ = None
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            return
+        self.validation_loss_curve_ = result.validation_loss_curve
+        self.validation_scores_ = result.validation_scores
+        # The kept epoch is the first with the lowest validation loss.
+        kept = int(np.argmin(result.validation_loss_curve))
+        self.best_validation_score_ = result.validation_scores[kept]
 
     def _stream_classes(self, classes, first_call):
         """The classes of a partial_fit stream, checked against earlier calls."""

@@ -344,7 +344,7 @@ def _save_plots(model, y_test, y_pred, folder):
     axes = figure.subplots()
     epochs = np.arange(1, len(classifier.loss_curve_) + 1)
     axes.plot(epochs, classifier.loss_curve_, label="training objective")
-    if hasattr(classifier, "validation_loss_curve_"):
+    if getattr(classifier, "validation_loss_curve_", None) is not None:
         axes.plot(
             epochs, classifier.validation_loss_curve_, label="validation log-loss"
         )

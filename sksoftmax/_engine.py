@@ -297,6 +297,8 @@ def stall_patience(n_iter_no_change, n_rows):
     as telling as five on thousands, while waiting five epochs costs
     millions of updates at a step that no longer helps.
     """
+    if math.isinf(n_iter_no_change):
+        return n_iter_no_change  # never a stall
     return min(
         n_iter_no_change, max(1, math.ceil(n_iter_no_change * STALL_ROWS / n_rows))
     )

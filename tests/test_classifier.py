@@ -1409,3 +1409,40 @@ def test_partial_fit_names_unseen_labels_before_converting_the_chunk():
     chunk[0, 0] = 1e300
     with pytest.raises(ValueError, match=r"labels not in classes \[0, 1, 2\]: \[7\]"):
         clf.partial_fit(chunk, np.r_[7, np.arange(29) % 3])
+
+
+def test_n_iter_no_change_inf_never_stalls():
+    # As MLPClassifier: np.inf means "never stop (or shrink the step) on
+    # stalls"; the fit runs max_iter epochs, and says it did not converge.
+    X, y = _standardised_digits()
+    with pytest.warns(ConvergenceWarning, match="Maximum number of epochs"):
+        clf = SoftmaxSGDClassifier(
+            n_iter_no_change=np.inf, max_iter=30, random_state=0
+        ).fit(X, y)
+    assert clf.n_iter_ == 30
+    schedule = clf._training_state.optimizer.schedule
+    assert schedule(0) == schedule.base  # never shrunk
+    with pytest.warns(ConvergenceWarning):
+        early = SoftmaxSGDClassifier(
+            n_iter_no_change=np.inf, max_iter=15, early_stopping=True, random_state=0
+        ).fit(X, y)
+    assert early.n_iter_ == 15
+    assert early.best_loss_ == min(early.validation_loss_curve_)
+
+
+def test_validation_attributes_exist_as_in_mlpclassifier():
+    # MLPClassifier always has validation_scores_ and best_validation_score_
+    # (None without early stopping, and after partial_fit).
+    X, y = _standardised_digits()
+    plain = SoftmaxSGDClassifier(random_state=0).fit(X, y)
+    assert plain.validation_scores_ is None
+    assert plain.best_validation_score_ is None
+    assert plain.validation_loss_curve_ is None
+    early = SoftmaxSGDClassifier(early_stopping=True, random_state=0).fit(X, y)
+    kept = int(np.argmin(early.validation_loss_curve_))
+    assert early.best_validation_score_ == early.validation_scores_[kept]
+    assert 0.9 < early.best_validation_score_ <= 1.0
+    assert early.best_loss_ == early.validation_loss_curve_[kept]
+    early.partial_fit(X, y)
+    assert early.validation_scores_ is None
+    assert early.best_validation_score_ is None
