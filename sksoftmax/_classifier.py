@@ -230,10 +230,14 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         Names of features seen during :meth:`fit`, when ``X`` has string column
         names.
     n_iter_ : int
-        Epochs run by the last :meth:`fit`, or by all :meth:`partial_fit` calls.
+        Epochs run by the last call: of :meth:`fit`, or 1 for a
+        :meth:`partial_fit` call (as SGDClassifier and MLPClassifier).
     t_ : int
-        Number of minibatch updates done (after early stopping, up to the
-        best epoch, whose state the fit keeps).
+        Training samples seen plus one, as SGDClassifier (``n_iter_ *
+        n_samples + 1`` after a fit; MLPClassifier's ``t_`` is the samples
+        seen). It counts across :meth:`partial_fit` calls and, after early
+        stopping, up to the epoch whose state the fit keeps; each epoch
+        counts its training rows (not the held-out ones).
     loss_curve_ : list of float
         The training objective after each epoch: the data term averaged over
         the epoch's minibatches (each evaluated at the weights before its
@@ -518,10 +522,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                     stream=True,
                     random_state=self.random_state,
                 )
-                t, n_epochs, loss_curve = 0, 0, []
+                t, samples, n_epochs, loss_curve = 0, 0, 0, []
             else:
                 state = copy.deepcopy(self._training_state)
-                t, n_epochs, loss_curve = self.t_, self.n_iter_, list(self.loss_curve_)
+                t, samples = self._t_updates, self.t_ - 1
+                n_epochs, loss_curve = self._n_epochs, list(self.loss_curve_)
             self._follow_calls(state, t, n_epochs, len(rows), X)
             result = run_epochs(
                 self._plan(X, y_encoded, sample_weight, state, rows),
@@ -531,6 +536,7 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 None,
                 max_epochs=1,
                 t=t,
+                samples=samples,
                 tol=self.tol,
                 n_iter_no_change=self.n_iter_no_change,
                 check_convergence=False,
@@ -542,7 +548,13 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 )
             loss_curve += result.loss_curve
             self._publish(
-                all_classes, state, result, n_epochs + result.n_epochs, loss_curve
+                all_classes,
+                state,
+                result,
+                n_epochs + result.n_epochs,
+                loss_curve,
+                # A call whose epoch diverged and was undone leaves n_iter_.
+                n_iter=result.n_epochs or getattr(self, "n_iter_", 0),
             )
             self.best_loss_ = min(loss_curve, default=np.inf)
             self._publish_validation(None)
@@ -627,11 +639,19 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
             shuffle=self.shuffle,
         )
 
-    def _publish(self, classes, state, result, n_iter, loss_curve):
-        """The fitted attributes of a finished run."""
+    def _publish(self, classes, state, result, n_epochs, loss_curve, n_iter=None):
+        """The fitted attributes of a finished run.
+
+        ``n_epochs``: the epochs of the whole stream (partial_fit calls so
+        far, or the fit); ``n_iter``: ``n_iter_`` if not the run's epochs.
+        The schedules resume from the private counts of updates and epochs;
+        ``t_`` and ``n_iter_`` are SGDClassifier's.
+        """
         self.classes_ = classes
-        self.t_ = result.t
-        self.n_iter_ = n_iter
+        self._t_updates = result.t
+        self._n_epochs = n_epochs
+        self.t_ = result.samples + 1
+        self.n_iter_ = result.n_epochs if n_iter is None else n_iter
         self.loss_curve_ = loss_curve
         self._training_state = state
         for name, value in self._fitted_attributes(*result.model, classes).items():

@@ -459,7 +459,7 @@ def run_train(args):
     classifier = model[-1]
     print(
         f"trained {' '.join(repr(classifier).split())} in {seconds:.2f}s "
-        f"({classifier.n_iter_} epochs, {classifier.t_} updates)"
+        f"({classifier.n_iter_} epochs, {classifier.t_ - 1} samples seen)"
     )
     y_pred = _print_report(model, X_test, y_test)
     if not args.no_plots:

@@ -273,6 +273,7 @@ class RunResult:
     """What :func:`run_epochs` returns: the curves, counts and the model."""
 
     t: int
+    samples: int = 0
     n_epochs: int = 0
     loss_curve: list = field(default_factory=list)
     validation_loss_curve: list = field(default_factory=list)
@@ -316,6 +317,7 @@ def run_epochs(
     tol,
     n_iter_no_change,
     check_convergence,
+    samples=0,
     verbose=0,
     callbacks=None,
     start_objective=None,
@@ -323,6 +325,8 @@ def run_epochs(
     """The epoch loop: shuffle, minibatch gradient, update, bookkeeping.
 
     ``validation_rows``: None, or the held-out rows of early stopping.
+    ``t`` and ``samples``: the updates and the rows seen before this run
+    (an epoch's rows count once its updates are kept).
     ``check_convergence``: stop on stalls (fit; a partial_fit call is one
     epoch). ``start_objective``: the objective of the starting weights,
     where known (a cold start from zeros): if no epoch improves on it,
@@ -361,6 +365,8 @@ def run_epochs(
             outcome = settle_epoch(
                 plan, state, epoch, snapshot, snapshot_t, previous, tol
             )
+            if outcome.t != snapshot_t:  # the epoch's updates were kept
+                samples += plan.n_rows
             t = outcome.t
             if outcome.diverged:
                 _warn_divergence(result.n_epochs + 1, outcome.step_size)
@@ -387,7 +393,7 @@ def run_epochs(
             if improved and validation_rows is not None:
                 # The whole state, not only the model: what continues from
                 # this fit (partial_fit) starts where coef_ is.
-                best = (state.snapshot(None if best is None else best[0]), t)
+                best = (state.snapshot(None if best is None else best[0]), t, samples)
             if callbacks is not None and callbacks.epoch_end(*state.model()):
                 converged = True  # a callback asked to stop: not a failure
                 break
@@ -414,12 +420,13 @@ def run_epochs(
         )
     if best is not None:
         state.restore(best[0])  # early stopping keeps the best epoch
-        t = best[1]
+        t, samples = best[1], best[2]
     if start is not None and _keep_zero_weights(
         plan, state, result, start, start_objective, train_rows
     ):
-        t = 0
-    result.t, result.best_loss, result.model = t, monitor.best, state.model()
+        t = samples = 0
+    result.t, result.samples = t, samples
+    result.best_loss, result.model = monitor.best, state.model()
     return result
 
 

@@ -149,7 +149,7 @@ def test_auto_batch_size_is_larger_on_a_gpu_only(name, xp, device):
         clf = SoftmaxSGDClassifier(max_iter=1, tol=None, random_state=0).fit(
             xp.asarray(X, device=device), xp.asarray(y, device=device)
         )
-    assert clf.t_ == (4096 // 512 if name == "torch-cuda" else 4096 // 256)
+    assert clf._t_updates == (4096 // 512 if name == "torch-cuda" else 4096 // 256)
 
 
 @pytest.mark.parametrize(
@@ -259,10 +259,10 @@ def test_partial_fit_refuses_x_elsewhere_than_its_training_state(data):
         clf = SoftmaxSGDClassifier(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
         xp, _, device = get_namespace_and_device(X_torch)
         moved = move_estimator_to(clf, xp, device)
-        t = moved.t_
+        t = moved._t_updates
         with pytest.raises(ValueError, match="held in numpy .* X is torch"):
             moved.partial_fit(X_torch, y)
-        assert moved.t_ == t
+        assert moved._t_updates == t
         on_torch = SoftmaxSGDClassifier(random_state=0).partial_fit(
             X_torch, y, classes=[0, 1, 2]
         )

@@ -17,7 +17,7 @@ from sklearn.datasets import (
     make_classification,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -253,10 +253,13 @@ def test_partial_fit_stream_converges():
         scores.append(clf.score(X_test, y_test))
     reference = LogisticRegression().fit(X_train, y_train).score(X_test, y_test)
     assert scores[-1] >= reference - 0.02
-    assert clf.n_iter_ == 45 and len(clf.loss_curve_) == 45
+    # n_iter_ is the last call's epochs and t_ the samples seen plus one,
+    # as in SGDClassifier; the loss curve and the updates span the stream.
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 45
+    assert clf.t_ == 5 * len(y_train) + 1
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
     assert (
-        clf.t_
+        clf._t_updates
         == sum(-(-len(c) // 256) for c in np.array_split(np.arange(len(y_train)), 9))
         * 5
     )
@@ -429,7 +432,9 @@ def test_fitted_attributes():
     X, y = make_blobs(n_samples=300, centers=3, random_state=0)
     clf = SoftmaxSGDClassifier(random_state=0, max_iter=7, tol=None).fit(X, y)
     assert clf.n_iter_ == 7 and len(clf.loss_curve_) == 7
-    assert clf.t_ == 7 * 2  # 300 rows in batches of 256
+    # SGDClassifier's t_: n_iter_ * n_samples + 1.
+    assert clf.t_ == 7 * 300 + 1
+    assert clf._t_updates == 7 * 2  # 300 rows in batches of 256
     assert clf.n_features_in_ == 2
     assert clf.coef_.shape == (3, 2) and clf.intercept_.shape == (3,)
 
@@ -557,7 +562,7 @@ def test_cosine_decays_over_max_iter_partial_fit_calls():
         clf.partial_fit(X[rows], y[rows], classes=[0, 1, 2])
         schedule = clf._training_state.optimizer.schedule
         expected = 0.05 * (1 + np.cos(np.pi * call / 5))
-        assert schedule(clf.t_) == pytest.approx(expected, abs=1e-12)
+        assert schedule(clf._t_updates) == pytest.approx(expected, abs=1e-12)
         if before is not None:
             assert not np.array_equal(clf.coef_, before)
     assert clf.score(X, y) > 0.8
@@ -693,7 +698,7 @@ def test_partial_fit_after_early_stopping_continues_from_the_best_epoch(params):
         warnings.simplefilter("ignore", ConvergenceWarning)
         cut = SoftmaxSGDClassifier(**params, max_iter=best_epoch).fit(X, y)
     assert_array_equal(clf.coef_, cut.coef_)
-    assert clf.t_ == cut.t_
+    assert clf._t_updates == cut._t_updates
     chunk = slice(0, 500)
     clf.partial_fit(X[chunk], y[chunk])
     cut.partial_fit(X[chunk], y[chunk])
@@ -705,7 +710,7 @@ def test_partial_fit_refuses_parameters_changed_since_the_first_call():
     X, y = make_blobs(n_samples=300, centers=3, random_state=0)
     clf = SoftmaxSGDClassifier(random_state=0, eta0=0.01, learning_rate="constant")
     clf.partial_fit(X, y, classes=[0, 1, 2])
-    before = clf.coef_.copy(), clf.intercept_.copy(), clf.t_
+    before = clf.coef_.copy(), clf.intercept_.copy(), clf._t_updates
     for name, value in [("alpha", 10.0), ("eta0", 1.0), ("fit_intercept", False)]:
         old = clf.get_params()[name]
         clf.set_params(**{name: value})
@@ -713,11 +718,11 @@ def test_partial_fit_refuses_parameters_changed_since_the_first_call():
             clf.partial_fit(X, y)
         assert_array_equal(clf.coef_, before[0])
         assert_array_equal(clf.intercept_, before[1])
-        assert clf.t_ == before[2]
+        assert clf._t_updates == before[2]
         clf.set_params(**{name: old})
     # Parameters that the state is not built from may change: batch_size.
     clf.set_params(batch_size=50).partial_fit(X, y)
-    assert clf.t_ == before[2] + 6
+    assert clf._t_updates == before[2] + 6
     # fit builds a new state with the parameters of its time.
     clf.set_params(alpha=10.0).fit(X, y)
     clf.partial_fit(X, y)
@@ -789,7 +794,7 @@ def test_auto_batch_size_doubles_from_8192_rows(n_samples, n_steps):
     X = rng.standard_normal((n_samples, 3))
     y = (X[:, 0] > 0).astype(int)
     clf = SoftmaxSGDClassifier(max_iter=1, tol=None, random_state=0).fit(X, y)
-    assert clf.t_ == n_steps
+    assert clf._t_updates == n_steps
 
 
 def test_a_short_last_batch_steps_in_proportion_to_its_rows():
@@ -919,7 +924,7 @@ def test_an_epoch_whose_grown_step_overshoots_is_discarded(container, params, ca
     assert at.n_iter_ == before.n_iter_ + 1
     assert_array_equal(at.coef_, before.coef_)
     assert_array_equal(at.intercept_, before.intercept_)
-    assert at.t_ == before.t_
+    assert at._t_updates == before._t_updates
     assert at.loss_curve_[-1] == before.loss_curve_[-1]
     # Training goes on from there, at a smaller step, to a good model.
     full = SoftmaxSGDClassifier(momentum=0.0, random_state=0, **params).fit(X, y)
@@ -953,7 +958,7 @@ def test_a_grown_step_that_diverges_is_discarded_without_a_warning(capsys, monke
         "Maximum number of epochs"
     ]
     assert_array_equal(three_epochs.coef_, two_epochs.coef_)
-    assert three_epochs.t_ == two_epochs.t_
+    assert three_epochs._t_updates == two_epochs._t_updates
     assert three_epochs.loss_curve_[2] == three_epochs.loss_curve_[1]
     checks.clear()
     with warnings.catch_warnings():
@@ -1117,7 +1122,7 @@ def test_cosine_runs_its_course_without_warning():
         learning_rate="cosine", alpha=0.01, max_iter=30, random_state=0
     ).fit(X, y)
     assert clf.n_iter_ == 30
-    assert clf._training_state.optimizer.schedule(clf.t_) == pytest.approx(0.0)
+    assert clf._training_state.optimizer.schedule(clf._t_updates) == pytest.approx(0.0)
 
 
 def test_cosine_is_stopped_by_early_stopping():
@@ -1237,7 +1242,7 @@ def test_shuffle_blocks_with_early_stopping_and_sparse_data(container, monkeypat
         assert tiles[0].start == 0 and tiles[-1].stop == n_rows
         assert all(a.stop == b.start for a, b in zip(tiles, tiles[1:]))
     # ... and training stepped once per block (up to the best epoch).
-    assert blocks.t_ in np.cumsum([len(batches) for _, batches in plans])
+    assert blocks._t_updates in np.cumsum([len(batches) for _, batches in plans])
 
 
 def test_shuffle_blocks_counts_the_split_block_in_the_schedule():
@@ -1254,8 +1259,8 @@ def test_shuffle_blocks_counts_the_split_block_in_the_schedule():
         random_state=0,
     ).fit(X, y)
     schedule = clf._training_state.optimizer.schedule
-    assert 4 * 30 < clf.t_ <= schedule.total
-    assert schedule(clf.t_ - 5) > 0  # still stepping in the last epoch
+    assert 4 * 30 < clf._t_updates <= schedule.total
+    assert schedule(clf._t_updates - 5) > 0  # still stepping in the last epoch
 
 
 @pytest.mark.parametrize(
@@ -1446,3 +1451,25 @@ def test_validation_attributes_exist_as_in_mlpclassifier():
     early.partial_fit(X, y)
     assert early.validation_scores_ is None
     assert early.best_validation_score_ is None
+
+
+def test_t_and_n_iter_mean_what_they_mean_in_sgdclassifier():
+    # 7 epochs of 150 rows in batches of 50: t_ is the samples seen plus
+    # one (1051), as SGDClassifier's, not the 21 updates.
+    X, y = load_iris(return_X_y=True)
+    params = dict(max_iter=7, tol=None, batch_size=50, random_state=0)
+    clf = SoftmaxSGDClassifier(**params).fit(X, y)
+    reference = SGDClassifier(loss="log_loss", max_iter=7, tol=None).fit(X, y)
+    assert clf.t_ == reference.t_ == 1051
+    assert clf.n_iter_ == reference.n_iter_ == 7
+    # partial_fit: n_iter_ is the last call's epochs (1), t_ keeps counting.
+    stream = SoftmaxSGDClassifier(random_state=0)
+    reference = SGDClassifier(loss="log_loss")
+    for _ in range(3):
+        stream.partial_fit(X, y, classes=[0, 1, 2])
+        reference.partial_fit(X, y, classes=[0, 1, 2])
+    assert stream.n_iter_ == reference.n_iter_ == 1
+    assert stream.t_ == reference.t_ == 3 * 150 + 1
+    # The schedule follows the updates and the epochs of the whole stream,
+    # kept privately.
+    assert stream._t_updates == 3 and stream._n_epochs == 3

@@ -64,7 +64,11 @@ def test_incremental_trains_chunk_by_chunk_like_partial_fit(client):
     for X_block, y_block in zip(X.to_delayed().ravel(), y.to_delayed(), strict=True):
         reference.partial_fit(X_block.compute(), y_block.compute(), classes=CLASSES)
     model = incremental.estimator_
-    assert model.n_iter_ == X.numblocks[0] == 5
+    # One partial_fit call per chunk: n_iter_ is the last call's one epoch,
+    # t_ the rows seen plus one (SGDClassifier's meanings).
+    assert X.numblocks[0] == 5
+    assert model.n_iter_ == 1 and model.t_ == 2000 + 1
+    assert len(model.loss_curve_) == 5
     # Equal up to rounding: the worker process's arrays may be aligned
     # differently, which changes numpy's summation order in the last bit.
     assert_allclose(model.coef_, reference.coef_, rtol=1e-12, atol=1e-14)
@@ -88,11 +92,14 @@ def test_several_passes_continue_from_the_last(client):
     )
 
     incremental.fit(X, y, classes=CLASSES)
-    t_after_one_pass = incremental.estimator_.t_
+    assert incremental.estimator_.t_ == 1200 + 1
     incremental.partial_fit(X, y, classes=CLASSES)
 
-    assert incremental.estimator_.n_iter_ == 2 * X.numblocks[0]
-    assert incremental.estimator_.t_ == 2 * t_after_one_pass
+    # The second pass continues the stream: the loss curve has an entry per
+    # chunk of both passes, and t_ counts the rows of both, plus one.
+    assert len(incremental.estimator_.loss_curve_) == 2 * X.numblocks[0]
+    assert incremental.estimator_.t_ == 2 * 1200 + 1
+    assert incremental.estimator_.n_iter_ == 1
 
 
 def test_grid_search_runs_on_the_cluster_and_matches_a_local_search(client):

@@ -489,7 +489,7 @@ def test_one_good_full_batch_step_is_kept(penalty):
         warnings.filterwarnings("ignore", "Maximum number of epochs")
         clf = SoftmaxSGDClassifier(max_iter=1, penalty=penalty, random_state=0)
         clf.fit(X, y)
-    assert clf.loss_curve_[0] >= np.log(3) - 1e-12 and clf.t_ == 1
+    assert clf.loss_curve_[0] >= np.log(3) - 1e-12 and clf._t_updates == 1
     assert clf.coef_.any() and clf.score(X, y) > 0.5  # zero weights: 1/3
 
 
@@ -523,7 +523,7 @@ def test_first_partial_fit_diverging_keeps_the_initial_weights():
     with pytest.warns(ConvergenceWarning, match="diverged"):
         clf.partial_fit(X * 1e150, y, classes=CLASSES)
     assert_array_equal(clf.coef_, np.zeros((3, 2)))
-    assert clf.t_ == 0 and clf.n_iter_ == 0 and clf.loss_curve_ == []
+    assert clf._t_updates == 0 and clf.n_iter_ == 0 and clf.loss_curve_ == []
     assert clf.best_loss_ == np.inf
     assert_allclose(clf.predict_proba(X[:5]), 1 / 3)
 
