@@ -206,7 +206,9 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         momentum and averages start afresh, with the current parameters.
     average : bool or int, default=False
         Averaged SGD: predict with the running mean of the weights, from the
-        first update (True) or once ``t`` reaches the given count.
+        first update (True) or once the samples seen reach the given count
+        (as SGDClassifier: ``average=10`` begins after 10 samples; the count
+        goes on across :meth:`partial_fit` calls).
     batch_size : int or "auto", default="auto"
         Rows per minibatch; "auto" is ``min(256, n_samples)``, and 512 from
         8192 samples on. Data sets no larger than a batch are trained by

@@ -208,7 +208,9 @@ def run_epoch(plan, state, order, batches, t):
         # as it is large, and each short batch would add a batch's worth of
         # penalty for a fraction of a batch's data.
         rows = batch.stop - batch.start
-        kernel.step(state, grads, t, 1.0 if rows == batch_size else rows / batch_size)
+        kernel.step(
+            state, grads, t, 1.0 if rows == batch_size else rows / batch_size, rows
+        )
         t += 1
     kernel.end_epoch(state)
     return EpochSums(float(epoch_loss), weight_total, t)

@@ -19,8 +19,8 @@ passed at construction; only the training state changes between calls):
   an index array (of :meth:`move_indices`); ``grads`` None when the rows
   carry no weight (then nothing else is computed); ``loss`` a float, or a
   0-d array on the device where ``loss_on_device``;
-- ``kernel.step(state, grads, t, share)``: the optimizer's update rule for
-  this kernel's gradients;
+- ``kernel.step(state, grads, t, share, rows)``: the optimizer's update
+  rule for this kernel's gradients (of ``rows`` rows);
 - ``kernel.end_epoch(state)``, after each epoch: the optimizer's pending
   decay, or the lazy weights' scale, folded into ``coef``;
 - ``move_indices``, ``gather`` and ``labels``: the rows and labels, for
@@ -160,8 +160,8 @@ class NumpyKernel:
         np.matmul(logits, self.ones[:n_rows], out=self.grad_intercept)
         return loss, weight_sum, [self.grad_coef, self.grad_intercept]
 
-    def step(self, state, grads, t, share):
-        state.optimizer.step(state.coef, state.intercept, grads, t, share)
+    def step(self, state, grads, t, share, rows):
+        state.optimizer.step(state.coef, state.intercept, grads, t, share, rows)
 
     def end_epoch(self, state):
         state.optimizer.flush_decay(state.coef)
@@ -269,9 +269,16 @@ class SparseKernel(NumpyKernel):
             grads.append(logits @ self.ones[:n_rows])
         return loss, weight_sum, grads
 
-    def step(self, state, grads, t, share):
+    def step(self, state, grads, t, share, rows):
         state.optimizer.sparse_step(
-            state.coef, state.intercept, grads, self.columns, self.coef_rows, t, share
+            state.coef,
+            state.intercept,
+            grads,
+            self.columns,
+            self.coef_rows,
+            t,
+            share,
+            rows,
         )
 
     def end_epoch(self, state):
@@ -410,8 +417,8 @@ class ArrayAPIKernel:
             grads.append(xp.sum(gradient, axis=0))
         return loss, weight_sum, grads
 
-    def step(self, state, grads, t, share):
-        state.optimizer.step(state.coef, state.intercept, grads, t, share)
+    def step(self, state, grads, t, share, rows):
+        state.optimizer.step(state.coef, state.intercept, grads, t, share, rows)
 
     def end_epoch(self, state):
         state.optimizer.flush_decay(state.coef)

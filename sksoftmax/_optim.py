@@ -342,8 +342,9 @@ class SGDOptimizer:
     penalty : Penalty, default=None
         None: no penalty.
     average_start : int, default=None
-        Average the weights from update ``average_start`` on (1: from the
-        first); None: no averaging.
+        Average the weights once ``average_start`` samples have been seen
+        (1: from the first update, SGDClassifier's ``average=True``; its
+        integer ``average`` counts samples too); None: no averaging.
 
     Attributes
     ----------
@@ -353,6 +354,8 @@ class SGDOptimizer:
         The running means of the parameters (with ``average_start``).
     n_averaged : int
         How many iterates the averages hold.
+    samples_seen : int
+        Rows of the minibatches stepped on so far.
     scale : float
         The lazy sparse updates keep the weights as ``scale * coef``.
     pending_decay : float
@@ -383,6 +386,7 @@ class SGDOptimizer:
         self.binary = params[0].shape[0] == 2 and params[0].ndim == 2
         self.average_start = average_start
         self.n_averaged = 0
+        self.samples_seen = 0
         self.average_params = (
             None if average_start is None else [_zeros_like(p) for p in params]
         )
@@ -410,12 +414,14 @@ class SGDOptimizer:
 
     # -- dense updates (numpy and the array API)
 
-    def step(self, coef, intercept, grads, t, share=1.0):
+    def step(self, coef, intercept, grads, t, share=1.0, rows=1):
         """One update from the data gradients ``grads`` (scratch buffers).
 
         ``share``: the step's size as a share of the schedule's, the whole
-        step (data and penalty) alike (a short last minibatch).
+        step (data and penalty) alike (a short last minibatch); ``rows``:
+        the minibatch's rows.
         """
+        self.samples_seen += rows
         if self.binary:
             for grad in grads:
                 grad[0, ...] = 0
@@ -433,7 +439,7 @@ class SGDOptimizer:
             velocity = self.velocities[0] if self.velocities else None
             penalty.proximal_step(coef, eta, velocity, self.lookahead)
         if self.average_start is not None:
-            self.accumulate_average(coef, intercept, t + 1)
+            self.accumulate_average(coef, intercept, self.samples_seen)
 
     def update_params(self, params, grads, t, share=1.0):
         """Take one step of ``share`` times the schedule's size; ``grads`` are
@@ -485,9 +491,10 @@ class SGDOptimizer:
             coef *= self.pending_decay
             self.pending_decay = 1.0
 
-    def accumulate_average(self, coef, intercept, t):
-        """Add the iterate of update ``t`` to the running means."""
-        if self.average_start is None or t < self.average_start:
+    def accumulate_average(self, coef, intercept, samples_seen):
+        """Add the iterate to the running means, once ``samples_seen`` (the
+        rows stepped on, this update's included) reach ``average_start``."""
+        if self.average_start is None or samples_seen < self.average_start:
             return
         self.n_averaged += 1
         # Running mean: avg += (w - avg) / k, exact for k = 1.
@@ -508,7 +515,9 @@ class SGDOptimizer:
 
     # -- lazy updates of CSR minibatches
 
-    def sparse_step(self, coef, intercept, grads, columns, coef_rows, t, share=1.0):
+    def sparse_step(
+        self, coef, intercept, grads, columns, coef_rows, t, share=1.0, rows=1
+    ):
         """One plain-SGD update touching only ``coef[:, columns]``.
 
         ``coef_rows`` is the kernel's copy of ``coef.T[columns]``: updated and
@@ -520,6 +529,7 @@ class SGDOptimizer:
         is accumulated and applied to the columns when they are touched (and
         to all at the end of the epoch, :meth:`fold_scale`).
         """
+        self.samples_seen += rows
         grad_rows = grads[0]  # (n_columns, n_classes): coef.T's layout
         if self.binary:
             grad_rows[:, 0] = 0

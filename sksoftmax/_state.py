@@ -36,6 +36,7 @@ class Snapshot:
 
     arrays: dict
     n_averaged: int
+    samples_seen: int
     scale: float
     total_shrinkage: float
     l1_started: bool
@@ -131,6 +132,7 @@ class TrainingState:
         return Snapshot(
             arrays={} if arrays is None else arrays,
             n_averaged=optimizer.n_averaged,
+            samples_seen=optimizer.samples_seen,
             scale=optimizer.scale,
             total_shrinkage=optimizer.penalty.total_shrinkage,
             l1_started=optimizer.penalty.received is not None,
@@ -145,6 +147,7 @@ class TrainingState:
                 value[...] = snapshot.arrays[name]
         optimizer = self.optimizer
         optimizer.n_averaged = snapshot.n_averaged
+        optimizer.samples_seen = snapshot.samples_seen
         optimizer.scale = snapshot.scale
         optimizer.pending_decay = 1.0  # the restored coef has had all its decay
         optimizer.penalty.total_shrinkage = snapshot.total_shrinkage

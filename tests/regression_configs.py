@@ -262,7 +262,8 @@ def average_true():
 
 
 @config()
-def average_after_100_updates():
+def average_after_100_samples():
+    # An integer average counts samples, as SGDClassifier's.
     params = dict(average=100, batch_size=32, max_iter=30, random_state=0)
     return Recipe(params, _fit(*_classification(random_state=6)))
 

@@ -1328,7 +1328,7 @@ def test_weights_count_in_every_minibatch(batch_size, container):
         class_weight=class_weight,
         alpha=alpha,
         tol=1e-7,
-        average=10 * 600 // batch_size,
+        average=10 * 600,  # samples: from the 11th epoch on
         random_state=0,
     ).fit(container(X), y)
     reference = LogisticRegression(
@@ -1473,3 +1473,23 @@ def test_t_and_n_iter_mean_what_they_mean_in_sgdclassifier():
     # The schedule follows the updates and the epochs of the whole stream,
     # kept privately.
     assert stream._t_updates == 3 and stream._n_epochs == 3
+
+
+def test_integer_average_counts_samples_as_in_sgdclassifier():
+    # 30 updates of 50 rows (10 epochs of 150): average=100 starts averaging
+    # at the second update (100 samples seen), not never (at update 100).
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    params = dict(batch_size=50, max_iter=10, tol=None, random_state=0)
+    clf = SoftmaxSGDClassifier(average=100, **params).fit(X, y)
+    optimizer = clf._training_state.optimizer
+    assert optimizer.samples_seen == 1500
+    assert optimizer.n_averaged == 29
+    assert not np.array_equal(clf.coef_, clf._training_state.coef)
+    # The count goes on across partial_fit calls: 150 rows each.
+    stream = SoftmaxSGDClassifier(average=400, batch_size=50, random_state=0)
+    stream.partial_fit(X, y, classes=[0, 1, 2])
+    stream.partial_fit(X, y)
+    assert stream._training_state.optimizer.n_averaged == 0
+    stream.partial_fit(X, y)  # samples 350, 400 (averaged), 450 (averaged)
+    assert stream._training_state.optimizer.n_averaged == 2

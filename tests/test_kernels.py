@@ -88,7 +88,7 @@ def test_a_step_moves_the_weights_against_the_gradient(kernel_class):
     rows = kernel.move_indices(np.arange(40))
     _, _, grads = kernel(rows, state)
     expected = softmax_loss(coef, intercept, X, y)
-    kernel.step(state, grads, t=0, share=1.0)
+    kernel.step(state, grads, t=0, share=1.0, rows=40)
     kernel.end_epoch(state)
     assert_allclose(state.coef, coef - 0.1 * expected[1], rtol=1e-12, atol=1e-15)
     assert_allclose(state.intercept, intercept - 0.1 * expected[2], rtol=1e-12)
