@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -73,7 +74,9 @@ def _state_restored_on_error(estimator):
         raise
 
 
-class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstimator):
+class SoftmaxSGDClassifier(
+    CallbackSupportMixin, LinearClassifierMixin, SparseCoefMixin, BaseEstimator
+):
     """Multinomial logistic (softmax) regression trained by minibatch SGD.
 
     Minimises the weighted cross-entropy of the softmax of ``X @ coef.T +
@@ -223,7 +226,11 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-        Weights; one row for two classes, as LogisticRegression.
+        Weights; one row for two classes, as LogisticRegression. A CSR
+        matrix after :meth:`sparsify` (worth it after an L1 penalty), until
+        :meth:`densify`; :meth:`fit` with ``warm_start`` and
+        :meth:`partial_fit` take it as it is (SGDClassifier needs
+        :meth:`densify` first) and leave a dense array.
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts (zeros when ``fit_intercept=False``).
     n_features_in_ : int
@@ -724,17 +731,29 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
         return get_namespace_and_device(log_proba)[0].exp(log_proba)
 
     def __getstate__(self):
-        # The partial_fit state is kept as dicts, lists, arrays and numbers,
-        # so that skops.io trusts everything in a saved model but this class.
+        # The partial_fit state, and a sparsified coef_, are kept as dicts,
+        # lists, arrays and numbers, so that skops.io trusts everything in a
+        # saved model but this class.
         state = dict(super().__getstate__())
         if "_training_state" in state:
             state["_training_state"] = state_to_plain(state["_training_state"])
+        if sparse.issparse(state.get("coef_")):
+            coef = state["coef_"]
+            state["coef_"] = {
+                "csr_matrix": [coef.data, coef.indices, coef.indptr],
+                "shape": list(coef.shape),
+            }
         return state
 
     def __setstate__(self, state):
         state = dict(state)
         if "_training_state" in state:
             state["_training_state"] = state_from_plain(state["_training_state"])
+        if isinstance(state.get("coef_"), dict):
+            coef = state["coef_"]
+            state["coef_"] = sparse.csr_matrix(
+                tuple(coef["csr_matrix"]), shape=tuple(coef["shape"])
+            )
         super().__setstate__(state)
 
     def __sklearn_tags__(self):
@@ -858,7 +877,10 @@ class SoftmaxSGDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEsti
                 )
             # What is not given starts where the previous fit ended.
             if coef_init is None:
-                coef_init = self.coef_
+                # After sparsify(), the sparse coef_ as dense weights.
+                coef_init = (
+                    self.coef_.toarray() if sparse.issparse(self.coef_) else self.coef_
+                )
             if intercept_init is None and self.fit_intercept:
                 intercept_init = self.intercept_
         cold_start = not warm and coef_init is None and intercept_init is None

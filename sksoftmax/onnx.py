@@ -7,6 +7,7 @@ Importing this module needs nothing beyond the core package; skl2onnx (the
 import numbers
 
 import numpy as np
+from scipy import sparse
 
 from sksoftmax._classifier import SoftmaxSGDClassifier
 from sksoftmax._compat import to_numpy
@@ -151,8 +152,11 @@ def _score_weights(model):
     (relative error about 1e-5 at ``|z| = 5``, 1e-3 at ``|z| = 10``) while its
     SOFTMAX is exact to float rounding.
     """
-    # A model fitted on a GPU holds its weights there: to numpy first.
-    coef = to_numpy(model.coef_).astype(np.float64)
+    # A model fitted on a GPU holds its weights there: to numpy first (and a
+    # sparsified model's CSR coef_ to a dense array).
+    coef = model.coef_
+    coef = coef.toarray() if sparse.issparse(coef) else to_numpy(coef)
+    coef = coef.astype(np.float64)
     intercept = to_numpy(model.intercept_).astype(np.float64).reshape(-1)
     if len(model.classes_) == 2:
         coef = np.vstack([np.zeros_like(coef), coef])

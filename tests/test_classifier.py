@@ -16,7 +16,7 @@ from sklearn.datasets import (
     make_blobs,
     make_classification,
 )
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -1493,3 +1493,33 @@ def test_integer_average_counts_samples_as_in_sgdclassifier():
     assert stream._training_state.optimizer.n_averaged == 0
     stream.partial_fit(X, y)  # samples 350, 400 (averaged), 450 (averaged)
     assert stream._training_state.optimizer.n_averaged == 2
+
+
+def test_sparsify_and_densify_as_in_sgdclassifier():
+    # After L1 a sparse coef_ is what a user wants: sparsify() makes it CSR
+    # (SparseCoefMixin, as SGDClassifier and LogisticRegression), predictions
+    # do not change, and densify() gives the array back.
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = SoftmaxSGDClassifier(penalty="l1", alpha=0.01, random_state=0).fit(X, y)
+    dense, proba = clf.coef_.copy(), clf.predict_proba(X)
+    assert (dense == 0).any()
+    assert clf.sparsify() is clf
+    assert sparse.issparse(clf.coef_) and clf.coef_.nnz == np.count_nonzero(dense)
+    assert_allclose(clf.predict_proba(X), proba, rtol=1e-12)
+    assert_array_equal(clf.predict(X), np.argmax(proba, axis=1))
+    assert clf.densify() is clf
+    assert_array_equal(clf.coef_, dense)
+    # SGDClassifier's warm_start and partial_fit fail until densify(); here
+    # they densify by themselves, and continue from the same weights.
+    reference = pickle.loads(pickle.dumps(clf))
+    clf.sparsify().partial_fit(X, y)
+    reference.partial_fit(X, y)
+    assert_array_equal(clf.coef_, reference.coef_)
+    clf.sparsify()
+    reference.set_params(warm_start=True, max_iter=3, tol=None)
+    clf.set_params(warm_start=True, max_iter=3, tol=None).fit(X, y)
+    reference.fit(X, y)
+    assert_array_equal(clf.coef_, reference.coef_)
+    with pytest.raises(NotFittedError):
+        SoftmaxSGDClassifier().sparsify()

@@ -205,3 +205,17 @@ def test_a_model_fitted_off_the_cpu_exports():
 
     assert_array_equal(label, expected_label)
     assert_allclose(proba, expected_proba, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_a_sparsified_model_exports(n_classes):
+    X, y = make_data(n_classes, "int")
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    model = SoftmaxSGDClassifier(
+        penalty="l1", alpha=0.01, random_state=0, max_iter=30, tol=None
+    ).fit(X, y)
+    expected = model.predict_proba(X)
+    model.sparsify()
+    label, proba = run_onnx(model, X, options={"zipmap": False})
+    assert_array_equal(label, model.predict(X))
+    assert_allclose(proba, expected, rtol=1e-5, atol=0)

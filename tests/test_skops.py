@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from scipy import sparse
 from sklearn.datasets import make_classification
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -99,3 +100,18 @@ def test_loading_without_trusting_our_class_is_refused(tmp_path):
 
     with pytest.raises(sio.exceptions.UntrustedTypesFoundException, match=OUR_TYPE):
         sio.load(path)
+
+
+def test_a_sparsified_model_round_trips_and_trains_on(tmp_path):
+    X, y = make_data(3)
+    model = SoftmaxSGDClassifier(
+        penalty="l1", alpha=0.01, random_state=0, max_iter=20, tol=None
+    ).fit(X, y)
+    model.sparsify()
+    loaded = round_trip(model, tmp_path)
+    assert sparse.issparse(loaded.coef_)
+    assert_array_equal(loaded.coef_.toarray(), model.coef_.toarray())
+    assert_same_predictions(model, loaded, X)
+    loaded.partial_fit(X, y)
+    model.partial_fit(X, y)
+    assert_array_equal(loaded.coef_, model.coef_)
