@@ -30,6 +30,7 @@ from sksoftmax._engine import (
     on_accelerator,
     plan_run,
     run_epochs,
+    stall_patience,
     steps_per_epoch,
 )
 from sksoftmax._loss import log_softmax
@@ -109,10 +110,12 @@ class SoftmaxSGDClassifier(
     tol : float or None, default=1e-3
         Training stops (or, with ``learning_rate="adaptive"``, the step shrinks)
         when the epoch objective (validation loss with ``early_stopping``) has
-        not improved by ``tol`` over ``n_iter_no_change`` epochs: unlike
-        SGDClassifier, which needs each epoch to improve by ``tol`` on the
-        best so far, improvements add up, so that steady progress under
-        ``tol`` an epoch goes on. None: run ``max_iter`` epochs.
+        not improved by ``tol`` over ``n_iter_no_change`` epochs (the
+        patience: fewer epochs on large data, see ``n_iter_no_change``).
+        Unlike SGDClassifier, which needs each epoch to improve by ``tol`` on
+        the best so far, the improvements of the patience's epochs add up:
+        steady progress of ``tol / n_iter_no_change`` an epoch goes on. None:
+        run ``max_iter`` epochs.
     shuffle : bool or "blocks", default=True
         Whether to reshuffle the rows before each epoch. "blocks" keeps the
         rows in their order and makes each minibatch a contiguous block of
@@ -128,7 +131,8 @@ class SoftmaxSGDClassifier(
     verbose : int, default=0
         Print one line per epoch when positive.
     random_state : int, RandomState instance or None, default=None
-        Seeds shuffling and the validation split. An int gives bit-identical
+        Seeds shuffling, the validation split and the rows ``eta0="auto"``
+        samples. An int gives bit-identical
         models for identical data on one machine (a second core can change
         the last bits: see "Threads" in the user guide).
     learning_rate : {"adaptive", "constant", "optimal", "invscaling", "cosine"}, \
@@ -194,7 +198,8 @@ class SoftmaxSGDClassifier(
         or as many blocks of 100,000 training rows where that takes fewer
         epochs (at least one): on 2,000,000 rows one epoch. The epoch
         objective is a mean over the epoch's rows, and the more rows the
-        less of its change is noise. ``np.inf`` never counts a stall, as in
+        less of its change is noise (in :meth:`partial_fit`, calls, and
+        blocks of a call's rows). ``np.inf`` never counts a stall, as in
         MLPClassifier (SGDClassifier refuses it): :meth:`fit` runs all
         ``max_iter`` epochs at the schedule's steps (with early stopping it
         keeps the best of them).
@@ -553,7 +558,9 @@ class SoftmaxSGDClassifier(
             )
             if result.loss_curve:
                 state.end_of_stream_call(
-                    result.loss_curve[-1], self.tol, self.n_iter_no_change
+                    result.loss_curve[-1],
+                    self.tol,
+                    stall_patience(self.n_iter_no_change, len(rows)),
                 )
             loss_curve += result.loss_curve
             self._publish(

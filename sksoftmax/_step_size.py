@@ -26,7 +26,12 @@ def _product(matrix, vector):
 def _row_norms_sq(X, chunk_rows=65536):
     """Squared row norms as float64 numpy, with no (n_samples, n_features) temporary."""
     if sparse.issparse(X):
-        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+        norms = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+        if not np.isfinite(norms).all() and X.dtype != np.float64:
+            # float32 squares overflow from about 1e19: redo in float64.
+            X = X.astype(np.float64)
+            norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        return norms
     if isinstance(X, np.ndarray):
         # In X's own dtype (float32 stays float32: one pass at memory speed),
         # redone in float64 for the rows whose squares overflow it.
@@ -54,38 +59,51 @@ def _row_norms_sq(X, chunk_rows=65536):
 SAMPLE_ROWS = 4096
 SAMPLE_MIN_ROWS = 1024
 SAMPLE_ENTRIES = 2**22
-SAMPLE_SMALL_ROWS = 256
+SAMPLE_SMALL_ROWS = 512
 # The margin: the estimate is raised by this many relative standard errors.
 SAMPLE_MARGIN = 3.0
 
 
-def _sample_rows(X, relative_weight, random_state, power_iteration):
+def _sample_rows(X, relative_weight, weighted_norms_sq, random_state, power_iteration):
     """X and its weights, or a random sample of the weighted rows.
 
     Returns the rows, their weights (summing to one) and whether they are a
     sample. Data sets up to the sample's size in weighted rows are used
-    whole, so that the estimate is exact and the same for weights as for
-    repeated rows. With ``power_iteration`` (10 to 40 products with the
-    rows, where an epoch makes a few) at most a quarter of the rows of data
-    sets over ``4 * SAMPLE_SMALL_ROWS`` are used, so that the estimate
-    costs less than an epoch at any size.
+    whole, so that the estimate is exact (and the same for weights as for
+    repeated rows, while both are that small). With ``power_iteration`` (10
+    to 40 products with the rows, where an epoch makes a few) at most a
+    quarter of the rows of data sets over ``4 * SAMPLE_SMALL_ROWS`` are
+    used, so that the estimate costs less than an epoch at any size.
+
+    The sample is drawn with replacement, row ``i`` with probability
+    ``p_i = (r_i + r_i ||x_i||^2 / sum_j r_j ||x_j||^2) / 2`` for its
+    relative weight ``r_i``, and weighted by ``r_i / p_i``: half in
+    proportion to the weights (rows that carry much of the weight are
+    drawn, however few) and half to each row's share of the second moment's
+    trace (length-squared sampling, Drineas, Kannan and Mahoney 2006: rows
+    of large norm, which dominate the top eigenvalue, are drawn, however
+    rare). The weighted sample estimates the second moment without bias,
+    and since ``r_i / p_i <= 2``, no drawn row weighs much more than others.
+    Weights and repeated rows give the same law of the sample.
     """
     n_rows = SAMPLE_ROWS
     if not sparse.issparse(X):
         n_rows = min(n_rows, max(SAMPLE_MIN_ROWS, SAMPLE_ENTRIES // max(X.shape[1], 1)))
-    all_weighted = relative_weight.min(initial=1.0) > 0
-    weighted_rows = None if all_weighted else np.flatnonzero(relative_weight > 0)
-    n_weighted = len(relative_weight) if all_weighted else len(weighted_rows)
+    n_weighted = int(np.count_nonzero(relative_weight))
     if power_iteration:
         n_rows = min(n_rows, max(SAMPLE_SMALL_ROWS, n_weighted // 4))
     if n_weighted <= n_rows:
         return X, relative_weight, False
-    # Drawn with replacement: a uniform draw of n_rows indices, with no
-    # permutation of all rows (which would cost more than the estimate).
-    rows = check_random_state(random_state).randint(0, n_weighted, n_rows)
-    rows = np.sort(rows if all_weighted else weighted_rows[rows])
-    weight = relative_weight[rows]
-    weight = weight / weight.sum()
+    trace = float(weighted_norms_sq.sum())
+    probability = relative_weight.copy()
+    if trace > 0.0:
+        probability += weighted_norms_sq / trace
+    probability /= probability.sum()
+    rows = np.sort(
+        check_random_state(random_state).choice(len(probability), n_rows, p=probability)
+    )
+    weight = relative_weight[rows] / probability[rows]
+    weight /= weight.sum()
     if sparse.issparse(X) or isinstance(X, np.ndarray):
         return X[rows], weight, True
     xp, _, device = get_namespace_and_device(X)
@@ -345,7 +363,7 @@ def auto_step_sizes(
 
     power_iteration = X.shape[1] > gram_max_features
     X_top, weight_top, sampled = _sample_rows(
-        X, relative_weight, random_state, power_iteration
+        X, relative_weight, weighted_norms_sq, random_state, power_iteration
     )
     # The power iteration squares X twice: entries beyond 1e77 (or under
     # 1e-77) overflow (underflow) float64, so it runs on X / max|X|.
