@@ -366,8 +366,9 @@ def auto_step_sizes(
         X, relative_weight, weighted_norms_sq, random_state, power_iteration
     )
     # The power iteration squares X twice: entries beyond 1e77 (or under
-    # 1e-77) overflow (underflow) float64, so it runs on X / max|X|.
-    magnitude = _max_abs(X_top) or 1.0
+    # 1e-77) overflow (underflow) float64, so it runs on X / m, with m the
+    # largest row norm (at least every entry, and no pass over X to find).
+    magnitude = math.sqrt(float(row_norms_sq.max(initial=0.0))) or 1.0
     top_eigenvalue_of = _top_eigenvalue_function(
         X_top, weight_top, magnitude, gram_max_features
     )
