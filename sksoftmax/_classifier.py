@@ -146,7 +146,10 @@ class SoftmaxSGDClassifier(
           first let the step grow (see ``eta0``); the decay, and the
           ``/ 100``, then start from the step it settles on.
         - "constant": ``eta0``.
-        - "optimal": ``eta0 / (1 + alpha * eta0 * t)`` (Bottou).
+        - "optimal": ``1 / (alpha * (t0 + t))`` (Bottou), ``t0`` from
+          Bottou's heuristic as in SGDClassifier (``eta0`` is ignored), the
+          steps capped at ``eta0="auto"``'s curvature bound (so that
+          unscaled data does not diverge).
         - "invscaling": ``eta0 / (t + 1) ** power_t``.
         - "cosine": cosine decay from ``eta0`` to 0 over ``max_iter`` epochs;
           it runs all ``max_iter`` epochs (``tol`` does not stop it; early
@@ -403,7 +406,7 @@ class SoftmaxSGDClassifier(
             The fitted estimator.
         """
         with _state_restored_on_error(self):
-            self._check_class_weight()
+            self._check_parameters_together()
             weights_given = sample_weight is not None
             X, y_encoded, classes, sample_weight = self._validate_training_data(
                 X, y, sample_weight, reset=True
@@ -598,7 +601,7 @@ class SoftmaxSGDClassifier(
             self._validate_params()
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        self._check_class_weight()
+        self._check_parameters_together()
         if isinstance(self.class_weight, str):
             raise ValueError(
                 "class_weight='balanced' needs the class counts of the whole "
@@ -811,9 +814,14 @@ class SoftmaxSGDClassifier(
             )
         return X, y_encoded.astype(np.intp, copy=False), classes, sample_weight
 
-    def _check_class_weight(self):
-        """class_weight's values must be finite and non-negative (the constraints
-        only ask for a dict)."""
+    def _check_parameters_together(self):
+        """What the constraints cannot say: class_weight's values must be
+        finite and non-negative, and "optimal" needs a positive alpha."""
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 with learning_rate='optimal': its steps are "
+                "1 / (alpha * (t0 + t)); set alpha, or choose another schedule."
+            )
         if isinstance(self.class_weight, dict) and not all(
             isinstance(weight, Real) and math.isfinite(weight) and weight >= 0
             for weight in self.class_weight.values()

@@ -108,18 +108,28 @@ class InvScalingSchedule(ConstantSchedule):
 
 
 class OptimalSchedule(ConstantSchedule):
-    """Bottou's ``eta = 1 / (alpha * (t0 + t))`` with ``t0 = 1 / (alpha * eta0)``.
+    """Bottou's ``eta = 1 / (alpha * (t0 + t))``, at most ``cap``.
 
-    The first step is ``eta0``; later steps decay as ``1 / (alpha t)``, the
-    rate that is optimal for an ``alpha``-strongly convex objective.
+    As SGDClassifier's "optimal", ``t0`` comes from Bottou's heuristic, not
+    from ``eta0``: the first step is ``typw = alpha ** -0.25`` (the typical
+    weight size of an ``alpha``-regularised model; the log loss's
+    derivative is under 1), ``t0 = 1 / (alpha * typw)``, and later steps
+    decay as ``1 / (alpha t)``, the rate that is optimal for an
+    ``alpha``-strongly convex objective. ``cap``, the curvature bound of
+    ``eta0="auto"``, keeps the first steps stable where the data's scale
+    makes ``typw`` too large (SGDClassifier's single-row steps survive
+    them; a minibatch softmax on unscaled rows would overflow).
     """
 
-    def __init__(self, eta0, alpha):
-        super().__init__(eta0)
+    def __init__(self, alpha, cap=math.inf):
         self.alpha = alpha
+        self.typw = alpha**-0.25
+        self.t0 = 1.0 / (alpha * self.typw)
+        self.cap = cap
+        super().__init__(min(cap, self.typw))
 
     def __call__(self, t):
-        return self.eta0 / (1.0 + self.alpha * self.eta0 * t)
+        return min(self.cap, 1.0 / (self.alpha * (self.t0 + t)))
 
 
 class AdaptiveSchedule(ConstantSchedule):
@@ -258,7 +268,8 @@ def make_schedule(
     if name == "invscaling":
         return InvScalingSchedule(eta0, power_t)
     if name == "optimal":
-        return OptimalSchedule(eta0, alpha)
+        # eta0: the curvature bound, a cap (see OptimalSchedule).
+        return OptimalSchedule(alpha, cap=eta0)
     if name == "adaptive":
         return AdaptiveSchedule(
             eta0, grow, min_step=0.0 if from_data else MIN_ADAPTIVE_STEP

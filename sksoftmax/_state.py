@@ -256,8 +256,12 @@ def new_training_state(
 
 
 def _step_sizes(params, X, sample_weight, rows, batch_size, l2, random_state):
-    """``eta0`` and the intercept's step scale (see ``eta0="auto"``)."""
-    if params["eta0"] != "auto":
+    """``eta0`` and the intercept's step scale (see ``eta0="auto"``).
+
+    "optimal" ignores ``eta0``, as SGDClassifier's: it gets the bound of
+    ``eta0="auto"``, the cap of its steps.
+    """
+    if params["eta0"] != "auto" and params["learning_rate"] != "optimal":
         return float(params["eta0"]), 1.0
     # Held-out rows get zero weight rather than a copy of X.
     training_weight = np.zeros_like(sample_weight)

@@ -1523,3 +1523,33 @@ def test_sparsify_and_densify_as_in_sgdclassifier():
     assert_array_equal(clf.coef_, reference.coef_)
     with pytest.raises(NotFittedError):
         SoftmaxSGDClassifier().sparsify()
+
+
+def test_optimal_schedule_ignores_eta0_as_in_sgdclassifier():
+    # Bottou's heuristic sets the first step; eta0 changes nothing (it
+    # changed |coef_| from 2.74 to 34.69 on standardised iris).
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    params = dict(learning_rate="optimal", max_iter=20, tol=None, random_state=0)
+    small = SoftmaxSGDClassifier(eta0=1e-3, **params).fit(X, y)
+    large = SoftmaxSGDClassifier(eta0=1.0, **params).fit(X, y)
+    assert_array_equal(small.coef_, large.coef_)
+    assert small.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        SoftmaxSGDClassifier(learning_rate="optimal", alpha=0.0).fit(X, y)
+
+
+@pytest.mark.parametrize("container", [np.asarray, sparse.csr_array])
+def test_optimal_schedule_trains_unscaled_data(container):
+    # Without a data-derived eta0 the first step (10 at alpha=1e-4) would
+    # overflow on features times 100; the curvature bound caps it.
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = SoftmaxSGDClassifier(learning_rate="optimal", random_state=0).fit(
+            container(scaler.transform(X_train) * 100), y_train
+        )
+    assert np.isfinite(clf.coef_).all()
+    assert clf.score(container(scaler.transform(X_test) * 100), y_test) > 0.9

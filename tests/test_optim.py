@@ -28,10 +28,15 @@ def test_schedules_against_hand_computed_steps():
     )
     invscaling = InvScalingSchedule(0.5, power_t=0.5)
     assert [invscaling(t) for t in (0, 3, 8)] == [0.5, 0.25, 0.5 / 3]
-    optimal = OptimalSchedule(0.5, alpha=0.1)
-    # eta0 / (1 + alpha eta0 t): 0.5, 0.5 / 1.5, 0.5 / 6
+    # Bottou's 1 / (alpha (t0 + t)), t0 = 1 / (alpha typw), typw = alpha**-1/4
+    # (SGDClassifier's heuristic): at alpha=0.1, typw 1.778 and t0 5.623.
+    optimal = OptimalSchedule(alpha=0.1)
     assert [optimal(t) for t in (0, 10, 100)] == pytest.approx(
-        [0.5, 0.5 / 1.5, 0.5 / 6]
+        [0.1**-0.25, 1 / (0.1 * 15.623413), 1 / (0.1 * 105.623413)]
+    )
+    capped = OptimalSchedule(alpha=0.1, cap=0.5)
+    assert [capped(t) for t in (0, 10, 100)] == pytest.approx(
+        [0.5, 0.5, 1 / (0.1 * 105.623413)]
     )
     cosine = CosineSchedule(1.0, total=10, warmup=2)
     assert cosine(0) == 0.5 and cosine(1) == 1.0
