@@ -140,11 +140,14 @@ class SoftmaxSGDClassifier(
         The schedule, with ``t`` the number of updates so far:
 
         - "adaptive": ``eta0``, divided by 5 whenever the objective stalls
-          (as in SGDClassifier); training stops when it falls under
-          ``eta0 / 100``, or under 1e-6 (SGDClassifier's floor) for a
-          numeric ``eta0``. With ``eta0="auto"``, :meth:`fit` may
-          first let the step grow (see ``eta0``); the decay, and the
-          ``/ 100``, then start from the step it settles on.
+          (as in SGDClassifier). Training stops, converged, at a stall
+          whose epochs since the previous stall gained less than ``tol``
+          (a smaller step no longer buys ``tol``); or, with a
+          ConvergenceWarning, when the step falls under ``eta0 / 10000``,
+          or under 1e-6 (SGDClassifier's floor) for a numeric ``eta0``.
+          With ``eta0="auto"``, :meth:`fit` may first let the step grow
+          (see ``eta0``); the decay, and the ``/ 10000``, then start from
+          the step it settles on.
         - "constant": ``eta0``.
         - "optimal": ``1 / (alpha * (t0 + t))`` (Bottou), ``t0`` from
           Bottou's heuristic as in SGDClassifier (``eta0`` is ignored), the

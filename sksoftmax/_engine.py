@@ -338,6 +338,7 @@ def run_epochs(
     patience = stall_patience(n_iter_no_change, len(train_rows))
     result = RunResult(t=t)
     monitor, best, snapshot = StallMonitor(), None, None
+    phase_best = math.inf
     # The starting weights of a cold start are zeros: their scalars suffice
     # to restore them, with no copy of the weights.
     start = None if start_objective is None else state.scalar_snapshot()
@@ -399,18 +400,18 @@ def run_epochs(
             if callbacks is not None and callbacks.epoch_end(*state.model()):
                 converged = True  # a callback asked to stop: not a failure
                 break
-            # Early stopping ends a fixed-length schedule too, whose own
-            # stalled() never asks to stop.
-            if (
-                check_convergence
-                and stalled
-                and (
-                    schedule.stalled()
-                    or (validation_rows is not None and schedule.fixed_length)
-                )
-            ):
-                converged = True
-                break
+            if check_convergence and stalled:
+                # What the step since the previous stall bought (inf at the
+                # first); early stopping ends a fixed-length schedule too,
+                # whose own stalled() never asks to stop.
+                gain, phase_best = phase_best - monitor.best, monitor.best
+                if schedule.stalled(gain, tol) or (
+                    validation_rows is not None and schedule.fixed_length
+                ):
+                    converged = True
+                    if schedule.at_floor:
+                        _warn_step_floor(schedule(t), gain, tol)
+                    break
     # Stopped during a step on trial (max_iter, a callback): what follows,
     # partial_fit included, keeps the last step that improved.
     schedule.run_end()
@@ -430,6 +431,17 @@ def run_epochs(
     result.t, result.samples = t, samples
     result.best_loss, result.model = monitor.best, state.model()
     return result
+
+
+def _warn_step_floor(step_size, gain, tol):
+    warnings.warn(
+        f"Training stopped at the adaptive schedule's smallest step "
+        f"({step_size:.3g}) while the objective still improved by {gain:.3g} "
+        f"(more than tol={tol:g}) since the step's last reduction: the fit "
+        "has not converged. A larger tol accepts this objective; momentum, "
+        "or a larger batch_size, reduce the noise that keeps it moving.",
+        ConvergenceWarning,
+    )
 
 
 def _record(result, plan, state, outcome, validation_rows):

@@ -13,12 +13,13 @@ import math
 import numpy as np
 from sklearn.utils._array_api import get_namespace_and_device
 
-# The "adaptive" schedule stops once its step falls under either of these
-# (under the larger): 1e-6 is SGDClassifier's floor (for a given eta0 only,
-# see AdaptiveSchedule); eta0 / 100 (three divisions by 5) ends the decay
-# sooner, where further steps only polish digits that the SGD noise blurs.
+# The "adaptive" schedule stops when a division of its step no longer buys
+# tol; failing that, once its step falls under either of these (under the
+# larger), with a ConvergenceWarning: 1e-6 is SGDClassifier's floor (for a
+# given eta0 only, see AdaptiveSchedule); eta0 / 10,000 (six divisions by
+# 5) for a step derived from the data.
 MIN_ADAPTIVE_STEP = 1e-6
-MIN_ADAPTIVE_FRACTION = 1e-2
+MIN_ADAPTIVE_FRACTION = 1e-4
 # ... and with eta0="auto" first grows its step, doubling it after each epoch
 # that improves the objective by tol, up to this multiple of the bound.
 MAX_GROWTH = 64.0
@@ -36,8 +37,12 @@ class Schedule:
     only (never through its class or its attributes):
 
     - ``schedule(t) -> eta``: the step size of update ``t`` (updates so far);
-    - ``stalled() -> stop``: the objective stalled for ``n_iter_no_change``
-      epochs; react (shrink the step) and say whether training should stop;
+    - ``stalled(gain, tol) -> stop``: the objective stalled for
+      ``n_iter_no_change`` epochs, having gained ``gain`` since the previous
+      stall (inf at the first); react (shrink the step) and say whether
+      training should stop;
+    - ``at_floor``: the last stop was forced by a floor on the step while
+      the objective still improved (the fit has not converged);
     - ``fixed_length``: the schedule runs its course (``max_iter`` epochs)
       and ``tol`` does not stop it (early stopping still does);
     - ``on_trial``: the current step is being tried (a step-growth phase):
@@ -59,11 +64,12 @@ class Schedule:
 
     fixed_length = False
     on_trial = False
+    at_floor = False
 
     def __call__(self, t):
         raise NotImplementedError
 
-    def stalled(self):
+    def stalled(self, gain=math.inf, tol=None):
         """React to epochs without improvement; return True to stop."""
         return True
 
@@ -135,9 +141,13 @@ class OptimalSchedule(ConstantSchedule):
 class AdaptiveSchedule(ConstantSchedule):
     """Constant ``eta`` divided by 5 each time the objective stalls.
 
-    Stops once ``eta`` falls below ``max(min_step, MIN_ADAPTIVE_FRACTION *
-    base)``, where ``base`` is ``eta0``, or the step the growth phase settled
-    on. ``min_step`` is SGDClassifier's absolute floor, ``MIN_ADAPTIVE_STEP``,
+    Stops, converged, at a stall whose phase (the epochs since the previous
+    stall, at the current step) gained less than ``tol``: the last division
+    of the step bought less than ``tol``, so that a smaller step would not
+    buy it either. It also stops, not converged (``at_floor``), once ``eta``
+    falls below ``max(min_step, MIN_ADAPTIVE_FRACTION * base)``, where
+    ``base`` is ``eta0``, or the step the growth phase settled on.
+    ``min_step`` is SGDClassifier's absolute floor, ``MIN_ADAPTIVE_STEP``,
     for a given ``eta0``; for one derived from the data (``eta0="auto"``),
     which scales as one over the squared feature scale, 0: on raw pixels the
     bound is about 1e-8, and the absolute floor would stop such a fit at its
@@ -168,9 +178,12 @@ class AdaptiveSchedule(ConstantSchedule):
     def on_trial(self):
         return self.growing
 
-    def stalled(self):
+    def stalled(self, gain=math.inf, tol=None):
+        if tol is not None and gain < tol:
+            return True  # the last step's phase gained under tol: converged
         self.eta /= 5.0
-        return self.eta < max(self.min_step, MIN_ADAPTIVE_FRACTION * self.base)
+        self.at_floor = self.eta < max(self.min_step, MIN_ADAPTIVE_FRACTION * self.base)
+        return self.at_floor
 
     def epoch_end(self, objective, previous, tol):
         self.grow(objective, previous, tol)
@@ -233,7 +246,7 @@ class CosineSchedule(ConstantSchedule):
         progress = min((t - self.warmup) / max(self.total - self.warmup, 1), 1.0)
         return 0.5 * self.eta0 * (1.0 + math.cos(math.pi * progress))
 
-    def stalled(self):
+    def stalled(self, gain=math.inf, tol=None):
         return False
 
     def follow_calls(self, t, calls_done, total_calls, steps):

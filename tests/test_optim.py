@@ -51,12 +51,22 @@ def test_adaptive_divides_by_five_until_the_floor():
     assert schedule.stalled() is False and schedule(5) == pytest.approx(2e-5)
     assert schedule.stalled() is False and schedule(9) == pytest.approx(4e-6)
     assert schedule.stalled() is True  # 8e-7 < 1e-6: stop
+    assert schedule.at_floor
     schedule = AdaptiveSchedule(1.0)
-    assert [schedule.stalled() for _ in range(3)] == [
-        False,
-        False,
-        True,
-    ]  # 0.008 < 0.01
+    # Six divisions by 5: 6.4e-5 < 1e-4 of the base.
+    assert [schedule.stalled() for _ in range(6)] == [False] * 5 + [True]
+    assert schedule.at_floor
+
+
+def test_adaptive_stops_converged_when_a_smaller_step_gains_under_tol():
+    # A stall whose phase (since the previous stall) gained less than tol
+    # ends the fit, converged: the last division of the step bought less
+    # than tol. More gain divides the step again.
+    schedule = AdaptiveSchedule(1.0)
+    assert schedule.stalled(math.inf, tol=1e-3) is False  # the first stall
+    assert schedule.stalled(5e-3, tol=1e-3) is False and schedule(0) == 0.04
+    assert schedule.stalled(5e-4, tol=1e-3) is True
+    assert not schedule.at_floor and schedule(0) == 0.04
 
 
 def test_plain_sgd_update():
@@ -280,8 +290,9 @@ def test_adaptive_growth_doubles_then_settles_at_half_the_last_improving_step():
     assert schedule(3) == pytest.approx(0.2)  # half of 0.4, the last that improved
     schedule.grow(0.1, 0.2995, tol=1e-3)  # the phase is over: no change
     assert schedule(4) == pytest.approx(0.2)
-    # The decay then counts from the settled step: 0.04, 0.008, 0.0016 < 0.002.
-    assert [schedule.stalled() for _ in range(3)] == [False, False, True]
+    # The decay then counts from the settled step: six divisions by 5 take
+    # it under 1e-4 of it.
+    assert [schedule.stalled() for _ in range(6)] == [False] * 5 + [True]
 
 
 def test_adaptive_growth_never_settles_under_the_bound():
@@ -319,7 +330,7 @@ def test_adaptive_floor_is_relative_for_a_step_derived_from_the_data():
     schedule = make_schedule(
         "adaptive", 2e-8, alpha=1e-4, power_t=0.5, total_steps=10, from_data=True
     )
-    assert [schedule.stalled() for _ in range(3)] == [False, False, True]
+    assert [schedule.stalled() for _ in range(6)] == [False] * 5 + [True]
 
 
 def _heavy_tailed(n_samples, n_features, seed=0):
