@@ -416,11 +416,7 @@ def run_epochs(
     # partial_fit included, keeps the last step that improved.
     schedule.run_end()
     if not converged:
-        warnings.warn(
-            f"Maximum number of epochs ({max_epochs}) reached before the "
-            "objective stopped improving by tol; increase max_iter.",
-            ConvergenceWarning,
-        )
+        _warn_max_iter(max_epochs)
     if best is not None:
         state.restore(best[0])  # early stopping keeps the best epoch
         t, samples = best[1], best[2]
@@ -431,6 +427,14 @@ def run_epochs(
     result.t, result.samples = t, samples
     result.best_loss, result.model = monitor.best, state.model()
     return result
+
+
+def _warn_max_iter(max_epochs):
+    warnings.warn(
+        f"Maximum number of epochs ({max_epochs}) reached before the "
+        "objective stopped improving by tol; increase max_iter.",
+        ConvergenceWarning,
+    )
 
 
 def _warn_step_floor(step_size, gain, tol):
