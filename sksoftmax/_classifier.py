@@ -3,7 +3,6 @@
 import copy
 import math
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -34,8 +33,13 @@ from sksoftmax._engine import (
     steps_per_epoch,
 )
 from sksoftmax._loss import log_softmax
-from sksoftmax._optim import _zeros_like
-from sksoftmax._state import new_training_state, state_from_plain, state_to_plain
+from sksoftmax._state import (
+    estimator_state_from_plain,
+    estimator_state_to_plain,
+    fitted_attributes,
+    new_training_state,
+    restored_on_error,
+)
 from sksoftmax._validation import (
     as_dtype,
     balanced_class_weight,
@@ -48,31 +52,6 @@ from sksoftmax._validation import (
     normalised_weight,
     split_validation,
 )
-
-# What scikit-learn's callback framework sets on the estimator for the
-# duration of a fit (``_init_callback_context``) and removes at its end, when
-# it tears the callbacks down: kept through a restore, or that teardown would
-# be skipped (and ProgressBar's monitor thread keep the process alive).
-_CALLBACK_FIT_ATTRIBUTES = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
-
-
-@contextmanager
-def _state_restored_on_error(estimator):
-    """Put back every attribute of ``estimator`` if the block raises (but
-    the callback framework's, see ``_CALLBACK_FIT_ATTRIBUTES``)."""
-    saved = dict(estimator.__dict__)
-    try:
-        yield
-    except BaseException:
-        callback_state = {
-            name: estimator.__dict__[name]
-            for name in _CALLBACK_FIT_ATTRIBUTES
-            if name in estimator.__dict__
-        }
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
-        estimator.__dict__.update(callback_state)
-        raise
 
 
 class SoftmaxSGDClassifier(
@@ -408,7 +387,7 @@ class SoftmaxSGDClassifier(
         self : object
             The fitted estimator.
         """
-        with _state_restored_on_error(self):
+        with restored_on_error(self):
             self._check_parameters_together()
             weights_given = sample_weight is not None
             X, y_encoded, classes, sample_weight = self._validate_training_data(
@@ -451,9 +430,7 @@ class SoftmaxSGDClassifier(
                 y,
                 user_weight,
                 self.max_iter,
-                lambda coef, intercept: self._fitted_attributes(
-                    coef, intercept, classes
-                ),
+                lambda coef, intercept: fitted_attributes(coef, intercept, classes),
             )
             result = run_epochs(
                 self._plan(X, y_encoded, sample_weight, state, train_rows),
@@ -510,7 +487,7 @@ class SoftmaxSGDClassifier(
         a ValueError that names it. After :meth:`fit` with early stopping,
         training continues from the best epoch, the one ``coef_`` holds.
         """
-        with _state_restored_on_error(self):
+        with restored_on_error(self):
             first_call = not hasattr(self, "classes_")
             all_classes = self._stream_classes(classes, first_call)
             if not first_call:
@@ -676,7 +653,7 @@ class SoftmaxSGDClassifier(
         self.n_iter_ = result.n_epochs if n_iter is None else n_iter
         self.loss_curve_ = loss_curve
         self._training_state = state
-        for name, value in self._fitted_attributes(*result.model, classes).items():
+        for name, value in fitted_attributes(*result.model, classes).items():
             setattr(self, name, value)
 
     def _check_state_params(self):
@@ -744,30 +721,10 @@ class SoftmaxSGDClassifier(
         return get_namespace_and_device(log_proba)[0].exp(log_proba)
 
     def __getstate__(self):
-        # The partial_fit state, and a sparsified coef_, are kept as dicts,
-        # lists, arrays and numbers, so that skops.io trusts everything in a
-        # saved model but this class.
-        state = dict(super().__getstate__())
-        if "_training_state" in state:
-            state["_training_state"] = state_to_plain(state["_training_state"])
-        if sparse.issparse(state.get("coef_")):
-            coef = state["coef_"]
-            state["coef_"] = {
-                "csr_matrix": [coef.data, coef.indices, coef.indptr],
-                "shape": list(coef.shape),
-            }
-        return state
+        return estimator_state_to_plain(dict(super().__getstate__()))
 
     def __setstate__(self, state):
-        state = dict(state)
-        if "_training_state" in state:
-            state["_training_state"] = state_from_plain(state["_training_state"])
-        if isinstance(state.get("coef_"), dict):
-            coef = state["coef_"]
-            state["coef_"] = sparse.csr_matrix(
-                tuple(coef["csr_matrix"]), shape=tuple(coef["shape"])
-            )
-        super().__setstate__(state)
+        super().__setstate__(estimator_state_from_plain(state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -833,26 +790,6 @@ class SoftmaxSGDClassifier(
                 "class_weight must map labels to finite, non-negative weights; "
                 f"got {self.class_weight!r}."
             )
-
-    @staticmethod
-    def _fitted_attributes(coef, intercept, classes):
-        """``coef_``, ``intercept_`` and ``classes_`` from training parameters
-        (copies; for two classes, row 1 of the pinned softmax)."""
-        xp = get_namespace_and_device(coef)[0]
-        if coef.shape[0] == 2:
-            coef, intercept = (
-                coef[1:, ...],
-                None if intercept is None else intercept[1:],
-            )
-        return {
-            "coef_": xp.asarray(coef, copy=True),
-            "intercept_": (
-                _zeros_like(coef[:, 0])
-                if intercept is None
-                else xp.asarray(intercept, copy=True)
-            ),
-            "classes_": classes,
-        }
 
     def _batch_size(self, n_samples, X):
         if self.batch_size == "auto":

@@ -1,5 +1,6 @@
 """The training state: built from the parameters, snapshots, plain serialization."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from sksoftmax._optim import (
     Penalty,
     SGDOptimizer,
     StallMonitor,
+    _zeros_like,
     make_penalty,
     make_schedule,
 )
@@ -340,3 +342,77 @@ def state_from_plain(value):
     if isinstance(value, list):
         return [state_from_plain(item) for item in value]
     return value
+
+
+# What scikit-learn's callback framework sets on the estimator for the
+# duration of a fit (``_init_callback_context``) and removes at its end, when
+# it tears the callbacks down: kept through a restore, or that teardown would
+# be skipped (and ProgressBar's monitor thread keep the process alive).
+_CALLBACK_FIT_ATTRIBUTES = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+
+
+@contextmanager
+def restored_on_error(estimator):
+    """Put back every attribute of ``estimator`` if the block raises (but
+    the callback framework's, see ``_CALLBACK_FIT_ATTRIBUTES``)."""
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        callback_state = {
+            name: estimator.__dict__[name]
+            for name in _CALLBACK_FIT_ATTRIBUTES
+            if name in estimator.__dict__
+        }
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        estimator.__dict__.update(callback_state)
+        raise
+
+
+def fitted_attributes(coef, intercept, classes):
+    """``coef_``, ``intercept_`` and ``classes_`` from training parameters
+    (copies; for two classes, row 1 of the pinned softmax)."""
+    xp = get_namespace_and_device(coef)[0]
+    if coef.shape[0] == 2:
+        coef, intercept = (
+            coef[1:, ...],
+            None if intercept is None else intercept[1:],
+        )
+    return {
+        "coef_": xp.asarray(coef, copy=True),
+        "intercept_": (
+            _zeros_like(coef[:, 0])
+            if intercept is None
+            else xp.asarray(intercept, copy=True)
+        ),
+        "classes_": classes,
+    }
+
+
+def estimator_state_to_plain(state):
+    """An estimator's ``__dict__`` for pickling: the partial_fit state, and a
+    sparsified ``coef_``, as dicts, lists, arrays and numbers, so that
+    skops.io trusts everything in a saved model but the estimator's class."""
+    if "_training_state" in state:
+        state["_training_state"] = state_to_plain(state["_training_state"])
+    if sparse.issparse(state.get("coef_")):
+        coef = state["coef_"]
+        state["coef_"] = {
+            "csr_matrix": [coef.data, coef.indices, coef.indptr],
+            "shape": list(coef.shape),
+        }
+    return state
+
+
+def estimator_state_from_plain(state):
+    """The inverse of :func:`estimator_state_to_plain`."""
+    state = dict(state)
+    if "_training_state" in state:
+        state["_training_state"] = state_from_plain(state["_training_state"])
+    if isinstance(state.get("coef_"), dict):
+        coef = state["coef_"]
+        state["coef_"] = sparse.csr_matrix(
+            tuple(coef["csr_matrix"]), shape=tuple(coef["shape"])
+        )
+    return state
