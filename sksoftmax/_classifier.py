@@ -122,8 +122,9 @@ class SoftmaxSGDClassifier(
           (as in SGDClassifier). Training stops, converged, at a stall
           whose epochs since the previous stall gained less than ``tol``
           (a smaller step no longer buys ``tol``); or, with a
-          ConvergenceWarning, when the step falls under ``eta0 / 10000``,
-          or under 1e-6 (SGDClassifier's floor) for a numeric ``eta0``.
+          ConvergenceWarning, when the step falls under ``eta0 / 10000``
+          (for a numeric ``eta0``, under the larger of that and 1e-6,
+          SGDClassifier's floor).
           With ``eta0="auto"``, :meth:`fit` may first let the step grow
           (see ``eta0``); the decay, and the ``/ 10000``, then start from
           the step it settles on.
@@ -233,10 +234,11 @@ class SoftmaxSGDClassifier(
         :meth:`partial_fit` call (as SGDClassifier and MLPClassifier).
     t_ : int
         Training samples seen plus one, as SGDClassifier (``n_iter_ *
-        n_samples + 1`` after a fit; MLPClassifier's ``t_`` is the samples
-        seen). It counts across :meth:`partial_fit` calls and, after early
-        stopping, up to the epoch whose state the fit keeps; each epoch
-        counts its training rows (not the held-out ones).
+        n_samples + 1`` after a fit without early stopping; MLPClassifier's
+        ``t_`` is the samples seen). It counts across :meth:`partial_fit`
+        calls. With early stopping it counts the training rows (not the
+        held-out ones, which SGDClassifier counts too) up to the epoch whose
+        state the fit keeps.
     loss_curve_ : list of float
         The training objective after each epoch: the data term averaged over
         the epoch's minibatches (each evaluated at the weights before its
@@ -251,11 +253,13 @@ class SoftmaxSGDClassifier(
         :meth:`partial_fit`), as in MLPClassifier.
     best_validation_score_ : float or None
         The validation accuracy of the epoch whose weights the model keeps,
-        with ``early_stopping=True``; None otherwise. Unlike MLPClassifier,
-        which keeps the epoch of the best accuracy, early stopping here keeps
-        the epoch of the lowest validation log-loss (a smooth criterion that
-        ``tol`` applies to): this is that epoch's accuracy, not necessarily
-        the highest of ``validation_scores_``.
+        with ``early_stopping=True``; None otherwise (and when no epoch
+        improved on the starting zero weights, which the model then keeps).
+        Unlike MLPClassifier, which keeps the epoch of the best accuracy,
+        early stopping here keeps the epoch of the lowest validation
+        log-loss (a smooth criterion that ``tol`` applies to): this is that
+        epoch's accuracy, not necessarily the highest of
+        ``validation_scores_``.
     best_loss_ : float
         The best validation log-loss (``early_stopping``) or training objective.
 
@@ -556,7 +560,8 @@ class SoftmaxSGDClassifier(
                 n_iter=result.n_epochs or getattr(self, "n_iter_", 0),
             )
             self.best_loss_ = min(loss_curve, default=np.inf)
-            self._publish_validation(None)
+            if result.n_epochs:  # (a call undone by divergence changes nothing)
+                self._publish_validation(None)
         return self
 
     def _publish_validation(self, result):
@@ -569,9 +574,12 @@ class SoftmaxSGDClassifier(
             return
         self.validation_loss_curve_ = result.validation_loss_curve
         self.validation_scores_ = result.validation_scores
-        # The kept epoch is the first with the lowest validation loss.
+        # The kept epoch is the first with the lowest validation loss (none
+        # where the starting zero weights were kept).
         kept = int(np.argmin(result.validation_loss_curve))
-        self.best_validation_score_ = result.validation_scores[kept]
+        self.best_validation_score_ = (
+            None if result.kept_start else result.validation_scores[kept]
+        )
 
     def _stream_classes(self, classes, first_call):
         """The classes of a partial_fit stream, checked against earlier calls."""
@@ -719,6 +727,24 @@ class SoftmaxSGDClassifier(
         check_same_namespace(X, self, attribute="coef_", method="predict_proba")
         log_proba = self.predict_log_proba(X)
         return get_namespace_and_device(log_proba)[0].exp(log_proba)
+
+    def sparsify(self):
+        """Convert ``coef_`` to a CSR matrix (worth it after an L1 penalty).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator. Its predictions do not change;
+            :meth:`densify` converts back.
+        """
+        check_is_fitted(self)
+        if not (isinstance(self.coef_, np.ndarray) or sparse.issparse(self.coef_)):
+            raise ValueError(
+                "sparsify() makes a scipy CSR matrix of coef_, which needs numpy "
+                "weights; this model was fitted on arrays of another namespace "
+                f"({type(self.coef_).__module__})."
+            )
+        return super().sparsify()
 
     def __getstate__(self):
         return estimator_state_to_plain(dict(super().__getstate__()))

@@ -282,6 +282,7 @@ class RunResult:
     validation_scores: list = field(default_factory=list)
     best_loss: float = math.inf
     model: tuple = None
+    kept_start: bool = False  # no epoch improved: the starting zeros kept
 
 
 # The patience of the stopping rule: n_iter_no_change epochs, or as many
@@ -424,6 +425,7 @@ def run_epochs(
         plan, state, result, start, start_objective, train_rows
     ):
         t = samples = 0
+        result.kept_start = True
     result.t, result.samples = t, samples
     result.best_loss, result.model = monitor.best, state.model()
     return result

@@ -1578,3 +1578,30 @@ def test_a_fit_stopped_by_the_step_floor_says_so():
         warnings.simplefilter("error")
         clf = SoftmaxSGDClassifier(random_state=0).fit(X, y)
     assert not clf._training_state.optimizer.schedule.at_floor
+
+
+def test_validation_attributes_follow_the_kept_weights_and_divergence():
+    # No epoch improved on the zero weights, which the model keeps: no
+    # epoch's accuracy is theirs.
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0)
+    params = dict(eta0=1e10, learning_rate="constant", max_iter=20, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="starting"):
+        clf = SoftmaxSGDClassifier(early_stopping=True, **params).fit(X, y)
+    assert clf.best_validation_score_ is None and clf.t_ == 1
+    # A partial_fit call that diverges and is undone leaves them as they were.
+    before = list(clf.validation_scores_), list(clf.validation_loss_curve_)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        clf.partial_fit(X * 1e150, y)
+    assert (clf.validation_scores_, clf.validation_loss_curve_) == before
+    assert clf.best_validation_score_ is None
+
+
+def test_sparsify_refuses_weights_of_another_namespace():
+    torch = pytest.importorskip("torch")
+    X, y = load_iris(return_X_y=True)
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = SoftmaxSGDClassifier(max_iter=5, tol=None, random_state=0).fit(
+            torch.asarray(X), torch.asarray(y)
+        )
+        with pytest.raises(ValueError, match="needs numpy weights"):
+            clf.sparsify()
