@@ -9,7 +9,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
-from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils import check_random_state
 from sklearn.utils._array_api import _convert_to_numpy, get_namespace_and_device
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -42,15 +42,15 @@ from sksoftmax._state import (
 )
 from sksoftmax._validation import (
     as_dtype,
-    balanced_class_weight,
     check_label_types,
+    check_parameters_together,
     check_state_namespace,
     check_stream_classes,
-    check_weighted_classes,
     encode_labels,
+    encode_stream_chunk,
     initial_params,
-    normalised_weight,
     split_validation,
+    training_weight,
 )
 
 
@@ -392,7 +392,7 @@ class SoftmaxSGDClassifier(
             The fitted estimator.
         """
         with restored_on_error(self):
-            self._check_parameters_together()
+            check_parameters_together(self.get_params(deep=False))
             weights_given = sample_weight is not None
             X, y_encoded, classes, sample_weight = self._validate_training_data(
                 X, y, sample_weight, reset=True
@@ -400,7 +400,9 @@ class SoftmaxSGDClassifier(
             # Callbacks score with the user's weights (None if none were
             # given), as for any estimator, not with class_weight folded in.
             user_weight = sample_weight if weights_given else None
-            sample_weight = self._training_weight(y_encoded, classes, sample_weight)
+            sample_weight = training_weight(
+                y_encoded, classes, sample_weight, self.class_weight
+            )
             coef_init, intercept_init, cold_start = self._starting_point(
                 classes, X, coef_init, intercept_init
             )
@@ -502,8 +504,8 @@ class SoftmaxSGDClassifier(
             )
             if not first_call:
                 check_state_namespace(self._training_state.coef, X)
-            y_encoded, sample_weight = self._encode_stream_chunk(
-                y, sample_weight, all_classes
+            y_encoded, sample_weight = encode_stream_chunk(
+                y, sample_weight, all_classes, self.class_weight
             )
             if not first_call:
                 X = as_dtype(X, self.coef_.dtype)
@@ -589,7 +591,7 @@ class SoftmaxSGDClassifier(
             self._validate_params()
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        self._check_parameters_together()
+        check_parameters_together(self.get_params(deep=False))
         if isinstance(self.class_weight, str):
             raise ValueError(
                 "class_weight='balanced' needs the class counts of the whole "
@@ -599,24 +601,6 @@ class SoftmaxSGDClassifier(
         if classes is None:
             return self.classes_
         return check_stream_classes(classes, None if first_call else self.classes_)
-
-    def _encode_stream_chunk(self, y, sample_weight, all_classes):
-        """A chunk's encoded labels, and its weights times class_weight."""
-        unseen = y[~np.isin(y, all_classes)]
-        if unseen.size:
-            raise ValueError(
-                f"y holds labels not in classes {all_classes.tolist()}: "
-                f"{np.unique(unseen).tolist()}."
-            )
-        y_encoded = np.searchsorted(all_classes, y)
-        if isinstance(self.class_weight, dict):
-            sample_weight = (
-                sample_weight
-                * compute_class_weight(
-                    self.class_weight, classes=all_classes, y=y
-                ).astype(sample_weight.dtype)[y_encoded]
-            )
-        return y_encoded, normalised_weight(sample_weight)
 
     def _follow_calls(self, state, t, n_epochs, n_rows, X):
         """Each partial_fit call is an epoch: a schedule that runs a fixed
@@ -800,45 +784,11 @@ class SoftmaxSGDClassifier(
             )
         return X, y_encoded.astype(np.intp, copy=False), classes, sample_weight
 
-    def _check_parameters_together(self):
-        """What the constraints cannot say: class_weight's values must be
-        finite and non-negative, and "optimal" needs a positive alpha."""
-        if self.learning_rate == "optimal" and self.alpha == 0:
-            raise ValueError(
-                "alpha must be > 0 with learning_rate='optimal': its steps are "
-                "1 / (alpha * (t0 + t)); set alpha, or choose another schedule."
-            )
-        if isinstance(self.class_weight, dict) and not all(
-            isinstance(weight, Real) and math.isfinite(weight) and weight >= 0
-            for weight in self.class_weight.values()
-        ):
-            raise ValueError(
-                "class_weight must map labels to finite, non-negative weights; "
-                f"got {self.class_weight!r}."
-            )
-
     def _batch_size(self, n_samples, X):
         if self.batch_size == "auto":
             return auto_batch_size(n_samples, on_accelerator(X))
         # A larger batch is the full batch: never allocate buffers beyond the data.
         return min(self.batch_size, n_samples)
-
-    def _training_weight(self, y_encoded, classes, sample_weight):
-        """``sample_weight`` times ``class_weight``, checked and normalised."""
-        if self.class_weight == "balanced":
-            class_weight = balanced_class_weight(y_encoded, sample_weight, len(classes))
-        elif self.class_weight is not None:
-            class_weight = compute_class_weight(
-                self.class_weight, classes=classes, y=classes[y_encoded]
-            )
-        else:
-            class_weight = None
-        if class_weight is not None:
-            sample_weight = (
-                sample_weight * class_weight.astype(sample_weight.dtype)[y_encoded]
-            )
-        check_weighted_classes(y_encoded, sample_weight, classes)
-        return normalised_weight(sample_weight)
 
     def _starting_point(self, classes, X, coef_init, intercept_init):
         """``coef_init`` and ``intercept_init``, from the previous fit where

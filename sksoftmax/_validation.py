@@ -1,13 +1,13 @@
 """Checks and preparation of the inputs: labels, weights, initial parameters."""
 
 import math
-from numbers import Number
+from numbers import Number, Real
 
 import numpy as np
 from scipy import sparse
 from sklearn import get_config
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.utils import assert_all_finite
+from sklearn.utils import assert_all_finite, compute_class_weight
 from sklearn.utils._array_api import get_namespace_and_device
 from sklearn.utils.multiclass import unique_labels
 
@@ -234,3 +234,58 @@ def as_dtype(X, dtype):
     # float64 data beyond float32's range becomes infinite here.
     assert_all_finite(X, input_name="X")
     return X
+
+
+def check_parameters_together(params):
+    """What the parameter constraints cannot say: ``class_weight``'s values
+    must be finite and non-negative, and "optimal" needs a positive alpha."""
+    if params["learning_rate"] == "optimal" and params["alpha"] == 0:
+        raise ValueError(
+            "alpha must be > 0 with learning_rate='optimal': its steps are "
+            "1 / (alpha * (t0 + t)); set alpha, or choose another schedule."
+        )
+    class_weight = params["class_weight"]
+    if isinstance(class_weight, dict) and not all(
+        isinstance(weight, Real) and math.isfinite(weight) and weight >= 0
+        for weight in class_weight.values()
+    ):
+        raise ValueError(
+            "class_weight must map labels to finite, non-negative weights; "
+            f"got {class_weight!r}."
+        )
+
+
+def training_weight(y_encoded, classes, sample_weight, class_weight):
+    """``sample_weight`` times ``class_weight``, checked and normalised."""
+    if class_weight == "balanced":
+        factors = balanced_class_weight(y_encoded, sample_weight, len(classes))
+    elif class_weight is not None:
+        factors = compute_class_weight(
+            class_weight, classes=classes, y=classes[y_encoded]
+        )
+    else:
+        factors = None
+    if factors is not None:
+        sample_weight = sample_weight * factors.astype(sample_weight.dtype)[y_encoded]
+    check_weighted_classes(y_encoded, sample_weight, classes)
+    return normalised_weight(sample_weight)
+
+
+def encode_stream_chunk(y, sample_weight, all_classes, class_weight):
+    """A partial_fit chunk's encoded labels, and its weights times
+    ``class_weight`` (a dict, or None)."""
+    unseen = y[~np.isin(y, all_classes)]
+    if unseen.size:
+        raise ValueError(
+            f"y holds labels not in classes {all_classes.tolist()}: "
+            f"{np.unique(unseen).tolist()}."
+        )
+    y_encoded = np.searchsorted(all_classes, y)
+    if isinstance(class_weight, dict):
+        sample_weight = (
+            sample_weight
+            * compute_class_weight(class_weight, classes=all_classes, y=y).astype(
+                sample_weight.dtype
+            )[y_encoded]
+        )
+    return y_encoded, normalised_weight(sample_weight)
