@@ -25,6 +25,7 @@ from sksoftmax._compat import (
     move_to,
 )
 from sksoftmax._engine import (
+    LocalEpochs,
     auto_batch_size,
     on_accelerator,
     plan_run,
@@ -439,11 +440,13 @@ class SoftmaxSGDClassifier(
                 lambda coef, intercept: fitted_attributes(coef, intercept, classes),
             )
             result = run_epochs(
-                self._plan(X, y_encoded, sample_weight, state, train_rows),
+                LocalEpochs(
+                    self._plan(X, y_encoded, sample_weight, state, train_rows),
+                    rng,
+                    train_rows,
+                    validation_rows,
+                ),
                 state,
-                rng,
-                train_rows,
-                validation_rows,
                 max_epochs=self.max_iter,
                 t=0,
                 tol=self.tol,
@@ -532,11 +535,12 @@ class SoftmaxSGDClassifier(
                 n_epochs, loss_curve = self._n_epochs, list(self.loss_curve_)
             self._follow_calls(state, t, n_epochs, len(rows), X)
             result = run_epochs(
-                self._plan(X, y_encoded, sample_weight, state, rows),
+                LocalEpochs(
+                    self._plan(X, y_encoded, sample_weight, state, rows),
+                    check_random_state(self.random_state),
+                    rows,
+                ),
                 state,
-                check_random_state(self.random_state),
-                rows,
-                None,
                 max_epochs=1,
                 t=t,
                 samples=samples,

@@ -70,10 +70,16 @@ class RunPlan:
     x_max_abs: float
 
 
-def plan_run(X, y_encoded, sample_weight, state, rows, *, batch_size, shuffle):
+def plan_run(
+    X, y_encoded, sample_weight, state, rows, *, batch_size, shuffle, mean_weight=None
+):
     """The :class:`RunPlan` for training ``state`` on ``X[rows]``.
 
     ``shuffle`` is the estimator's (True, False or "blocks").
+    ``mean_weight``: the mean weight of a training row, which normalises
+    each minibatch's gradient (see the kernels' ``_batch_normaliser``);
+    that of ``rows`` if None. A block of a larger data set passes the
+    whole data's, so that its steps are those of the whole.
     """
     n_rows = len(rows)
     batches = list(gen_batches(n_rows, batch_size))
@@ -96,7 +102,8 @@ def plan_run(X, y_encoded, sample_weight, state, rows, *, batch_size, shuffle):
         batch_size,
         state.intercept is not None,
     )
-    mean_weight = weight_total / n_rows
+    if mean_weight is None:
+        mean_weight = weight_total / n_rows
     optimizer = state.optimizer
     if (
         sparse.issparse(X)
@@ -222,6 +229,54 @@ def merge_epoch_losses(sums):
     return sum(block.loss * block.weight for block in sums) / total
 
 
+class LocalEpochs:
+    """The epochs of a run on data in this process, for :func:`run_epochs`.
+
+    Each epoch is a pass of minibatches over the training rows, shuffled
+    with ``rng`` as ``plan`` says. :func:`run_epochs` drives any object
+    with this interface: ``n_rows`` (training rows an epoch steps on),
+    ``x_max_abs`` (the data's largest entry), ``has_validation``,
+    ``threads()`` (a context for the loop), ``run(state, t)`` (one epoch,
+    returning :class:`EpochSums`), ``validation(state)`` (held-out
+    log-loss and accuracy of the model) and ``training_loss(state)`` (the
+    model's data loss on the training rows); so does the data-parallel
+    trainer of :mod:`sksoftmax.dask`, whose epochs are rounds on a cluster.
+    """
+
+    def __init__(self, plan, rng, train_rows, validation_rows=None):
+        self.plan, self.rng = plan, rng
+        self.train_rows, self.validation_rows = train_rows, validation_rows
+        self.n_rows, self.x_max_abs = plan.n_rows, plan.x_max_abs
+        self.has_validation = validation_rows is not None
+
+    def threads(self):
+        return _blas_threads(self.plan.single_blas_thread)
+
+    def run(self, state, t):
+        plan, rng = self.plan, self.rng
+        order = plan.kernel.move_indices(
+            rng.permutation(self.train_rows) if plan.shuffle else self.train_rows
+        )
+        batches = (
+            _shuffled_blocks(plan.n_rows, plan.batch_size, rng)
+            if plan.shuffle_blocks
+            else plan.batches
+        )
+        return run_epoch(plan, state, order, batches, t)
+
+    def validation(self, state):
+        return self._metrics(state, self.validation_rows)
+
+    def training_loss(self, state):
+        return self._metrics(state, self.train_rows)[0]
+
+    def _metrics(self, state, rows):
+        plan = self.plan
+        return validation_metrics(
+            plan.kernel, plan.sample_weight, rows, *state.model(), plan.batch_size
+        )
+
+
 # ---------------------------------------------------------------- the epochs
 
 
@@ -236,10 +291,11 @@ class EpochOutcome(NamedTuple):
     diverged: bool  # an overflow not on trial: weights rolled back, stop
 
 
-def settle_epoch(plan, state, epoch, snapshot, snapshot_t, previous, tol):
+def settle_epoch(x_max_abs, state, epoch, snapshot, snapshot_t, previous, tol):
     """Judge the epoch that ``epoch`` summed up, and roll back what failed.
 
-    ``snapshot`` is the state before the epoch, at update ``snapshot_t``;
+    ``x_max_abs`` is the data's largest entry; ``snapshot`` the state
+    before the epoch, at update ``snapshot_t``;
     ``previous`` the last recorded objective (None before the first). An
     epoch whose objective or logits overflow is rolled back: fatal unless
     its step was on trial (see :class:`~sksoftmax._optim.Schedule`), whose
@@ -247,7 +303,7 @@ def settle_epoch(plan, state, epoch, snapshot, snapshot_t, previous, tol):
     """
     schedule = state.optimizer.schedule
     objective = epoch.loss + state.optimizer.penalty.value(state.coef)
-    in_range = logits_in_range(state, plan.x_max_abs)
+    in_range = logits_in_range(state, x_max_abs)
     step_size, t = schedule(epoch.t), epoch.t
     on_trial = schedule.on_trial and previous is not None
     if not (math.isfinite(objective) and in_range):
@@ -309,11 +365,8 @@ def stall_patience(n_iter_no_change, n_rows):
 
 
 def run_epochs(
-    plan,
+    epochs,
     state,
-    rng,
-    train_rows,
-    validation_rows,
     *,
     max_epochs,
     t,
@@ -327,7 +380,8 @@ def run_epochs(
 ):
     """The epoch loop: shuffle, minibatch gradient, update, bookkeeping.
 
-    ``validation_rows``: None, or the held-out rows of early stopping.
+    ``epochs``: runs each epoch (:class:`LocalEpochs`, or a cluster's
+    rounds), and measures the held-out rows of early stopping if any.
     ``t`` and ``samples``: the updates and the rows seen before this run
     (an epoch's rows count once its updates are kept).
     ``check_convergence``: stop on stalls (fit; a partial_fit call is one
@@ -335,8 +389,8 @@ def run_epochs(
     where known (a cold start from zeros): if no epoch improves on it,
     those weights are kept, with a warning.
     """
-    kernel, schedule = plan.kernel, state.optimizer.schedule
-    patience = stall_patience(n_iter_no_change, len(train_rows))
+    schedule = state.optimizer.schedule
+    patience = stall_patience(n_iter_no_change, epochs.n_rows)
     result = RunResult(t=t)
     monitor, best, snapshot = StallMonitor(), None, None
     phase_best = math.inf
@@ -348,29 +402,21 @@ def run_epochs(
     # Overflow is detected (non-finite loss, logits out of range), not warned about.
     with (
         np.errstate(over="ignore", invalid="ignore", divide="ignore"),
-        _blas_threads(plan.single_blas_thread),
+        epochs.threads(),
     ):
         for _ in range(max_epochs):
-            order = kernel.move_indices(
-                rng.permutation(train_rows) if plan.shuffle else train_rows
-            )
-            batches = (
-                _shuffled_blocks(plan.n_rows, plan.batch_size, rng)
-                if plan.shuffle_blocks
-                else plan.batches
-            )
             # A rollback puts back all that the epoch changes: weights,
             # velocities, averages, penalty and schedule state, and t.
             snapshot, snapshot_t = state.snapshot(snapshot), t
             if callbacks is not None:
                 callbacks.epoch_begin(*state.model())
-            epoch = run_epoch(plan, state, order, batches, t)
+            epoch = epochs.run(state, t)
             previous = result.loss_curve[-1] if result.loss_curve else None
             outcome = settle_epoch(
-                plan, state, epoch, snapshot, snapshot_t, previous, tol
+                epochs.x_max_abs, state, epoch, snapshot, snapshot_t, previous, tol
             )
             if outcome.t != snapshot_t:  # the epoch's updates were kept
-                samples += plan.n_rows
+                samples += epochs.n_rows
             t = outcome.t
             if outcome.diverged:
                 _warn_divergence(result.n_epochs + 1, outcome.step_size)
@@ -386,7 +432,7 @@ def run_epochs(
                 # after it; with one full batch per epoch, where restarts
                 # matter, that is the objective one step apart.)
                 state.optimizer.restart()
-            current = _record(result, plan, state, outcome, validation_rows)
+            current = _record(result, epochs, state, outcome)
             if verbose:
                 _print_epoch(result, outcome, start_time)
             improved, stalled = (
@@ -394,7 +440,7 @@ def run_epochs(
                 if outcome.discarded
                 else monitor.update(current, tol, patience)
             )
-            if improved and validation_rows is not None:
+            if improved and epochs.has_validation:
                 # The whole state, not only the model: what continues from
                 # this fit (partial_fit) starts where coef_ is.
                 best = (state.snapshot(None if best is None else best[0]), t, samples)
@@ -407,7 +453,7 @@ def run_epochs(
                 # whose own stalled() never asks to stop.
                 gain, phase_best = phase_best - monitor.best, monitor.best
                 if schedule.stalled(gain, tol) or (
-                    validation_rows is not None and schedule.fixed_length
+                    epochs.has_validation and schedule.fixed_length
                 ):
                     converged = True
                     if schedule.at_floor:
@@ -422,7 +468,7 @@ def run_epochs(
         state.restore(best[0])  # early stopping keeps the best epoch
         t, samples = best[1], best[2]
     if start is not None and _keep_zero_weights(
-        plan, state, result, start, start_objective, train_rows
+        epochs, state, result, start, start_objective
     ):
         t = samples = 0
         result.kept_start = True
@@ -450,20 +496,14 @@ def _warn_step_floor(step_size, gain, tol):
     )
 
 
-def _record(result, plan, state, outcome, validation_rows):
+def _record(result, epochs, state, outcome):
     """Append the epoch to the curves; return the value that stall
     detection watches (the validation loss with early stopping)."""
     result.n_epochs += 1
     result.loss_curve.append(outcome.objective)
-    if validation_rows is None:
+    if not epochs.has_validation:
         return outcome.objective
-    validation_loss, validation_accuracy = validation_metrics(
-        plan.kernel,
-        plan.sample_weight,
-        validation_rows,
-        *state.model(),
-        plan.batch_size,
-    )
+    validation_loss, validation_accuracy = epochs.validation(state)
     result.validation_loss_curve.append(validation_loss)
     result.validation_scores.append(validation_accuracy)
     return validation_loss
@@ -510,7 +550,7 @@ def validation_metrics(kernel, sample_weight, rows, coef, intercept, batch_size)
 # ------------------------------------------------------- safeguards
 
 
-def _keep_zero_weights(plan, state, result, start, zero_objective, rows):
+def _keep_zero_weights(epochs, state, result, start, zero_objective):
     """Put back the starting zero weights (``start``, a scalar snapshot)
     where no epoch, nor the model, improved on them, with a warning; return
     whether it did.
@@ -520,31 +560,28 @@ def _keep_zero_weights(plan, state, result, start, zero_objective, rows):
     worse than none.
     """
     best_epoch = min(result.loss_curve, default=math.inf)
-    if not _worse_than_zero_weights(plan, state, best_epoch, zero_objective, rows):
+    if not _worse_than_zero_weights(epochs, state, best_epoch, zero_objective):
         return False
     state.restore_zeros(start)
     _warn_zero_weights_kept(best_epoch, zero_objective)
     return True
 
 
-def _worse_than_zero_weights(plan, state, best_epoch, zero_objective, rows):
+def _worse_than_zero_weights(epochs, state, best_epoch, zero_objective):
     """Whether no epoch's objective, nor the model's own, is below that of
     zero weights (beyond the rounding of their sums).
 
     ``best_epoch`` is the least epoch objective: one below says the fit made
     progress, at no cost. Only otherwise is the model's objective computed,
-    in one pass over the training ``rows``: an epoch of one full batch
+    in one pass over the training rows: an epoch of one full batch
     measures its loss before its step, at zero weights after a cold start,
     so a good first step shows only there.
     """
     threshold = zero_objective * (1 + 1e-5)
     if best_epoch <= threshold:
         return False
-    coef, intercept = state.model()
-    loss = validation_metrics(
-        plan.kernel, plan.sample_weight, rows, coef, intercept, plan.batch_size
-    )[0]
-    return not loss + state.optimizer.penalty.value(coef) <= threshold
+    loss = epochs.training_loss(state)
+    return not loss + state.optimizer.penalty.value(state.model()[0]) <= threshold
 
 
 def _warn_zero_weights_kept(best_epoch, zero_objective):

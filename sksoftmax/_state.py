@@ -205,18 +205,50 @@ def new_training_state(
     for partial_fit; ``cold_start``: the weights start at zero;
     ``random_state``: draws the rows ``eta0="auto"`` is estimated from.
     """
-    n_rows = len(rows)
-    penalty = make_penalty(params["penalty"], params["alpha"], params["l1_ratio"])
-    eta0, intercept_scale = _step_sizes(
-        params, X, sample_weight, rows, batch_size, penalty.l2, random_state
+    l2 = make_penalty(params["penalty"], params["alpha"], params["l1_ratio"]).l2
+    step_sizes = _step_sizes(
+        params, X, sample_weight, rows, batch_size, l2, random_state
     )
+    return build_training_state(
+        params,
+        step_sizes,
+        coef,
+        intercept,
+        n_rows=len(rows),
+        batch_size=batch_size,
+        sparse_data=sparse.issparse(X),
+        stream=stream,
+        cold_start=cold_start,
+    )
+
+
+def build_training_state(
+    params,
+    step_sizes,
+    coef,
+    intercept,
+    *,
+    n_rows,
+    batch_size,
+    sparse_data,
+    stream=False,
+    cold_start=False,
+):
+    """The training state of :func:`new_training_state`, from its step
+    sizes (``eta0`` and the intercept's step scale) found elsewhere: by
+    :func:`~sksoftmax._step_size.auto_step_sizes` on the data, or merged
+    from blocks of it. ``n_rows``: the training rows of an epoch;
+    ``sparse_data``: whether they are CSR.
+    """
+    penalty = make_penalty(params["penalty"], params["alpha"], params["l1_ratio"])
+    eta0, intercept_scale = step_sizes
     n_steps = steps_per_epoch(n_rows, batch_size, params["shuffle"])
     momentum = params["momentum"]
     if momentum == "auto":
         # Nesterov's momentum on dense data in fit (see the estimator's
         # docstring); plain SGD keeps the lazy updates of CSR minibatches,
         # and a stream's calls each see one epoch.
-        momentum = 0.0 if stream or sparse.issparse(X) else AUTO_MOMENTUM
+        momentum = 0.0 if stream or sparse_data else AUTO_MOMENTUM
     schedule = make_schedule(
         params["learning_rate"],
         eta0,

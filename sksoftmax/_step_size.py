@@ -1,6 +1,7 @@
 """eta0="auto": the step sizes of minibatch SGD estimated from the data."""
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -86,14 +87,32 @@ def _sample_rows(X, relative_weight, weighted_norms_sq, random_state, power_iter
     and since ``r_i / p_i <= 2``, no drawn row weighs much more than others.
     Weights and repeated rows give the same law of the sample.
     """
+    n_weighted = int(np.count_nonzero(relative_weight))
+    n_rows = sample_size(X, n_weighted, power_iteration)
+    if n_weighted <= n_rows:
+        return X, relative_weight, False
+    rows, weight = importance_sample(
+        relative_weight, weighted_norms_sq, n_rows, random_state
+    )
+    weight /= weight.sum()
+    return take_rows(X, rows), weight, True
+
+
+def sample_size(X, n_weighted, power_iteration):
+    """How many rows :func:`_sample_rows` draws from ``n_weighted`` rows of
+    positive weight shaped as X's."""
     n_rows = SAMPLE_ROWS
     if not sparse.issparse(X):
         n_rows = min(n_rows, max(SAMPLE_MIN_ROWS, SAMPLE_ENTRIES // max(X.shape[1], 1)))
-    n_weighted = int(np.count_nonzero(relative_weight))
     if power_iteration:
         n_rows = min(n_rows, max(SAMPLE_SMALL_ROWS, n_weighted // 4))
-    if n_weighted <= n_rows:
-        return X, relative_weight, False
+    return n_rows
+
+
+def importance_sample(relative_weight, weighted_norms_sq, n_rows, random_state):
+    """``n_rows`` row indices drawn as :func:`_sample_rows` says, sorted,
+    with their weights ``r_i / p_i`` (whose mean over the draws estimates
+    sums weighted by ``r`` without bias)."""
     trace = float(weighted_norms_sq.sum())
     probability = relative_weight.copy()
     if trace > 0.0:
@@ -102,12 +121,35 @@ def _sample_rows(X, relative_weight, weighted_norms_sq, random_state, power_iter
     rows = np.sort(
         check_random_state(random_state).choice(len(probability), n_rows, p=probability)
     )
-    weight = relative_weight[rows] / probability[rows]
-    weight /= weight.sum()
+    return rows, relative_weight[rows] / probability[rows]
+
+
+def take_rows(X, rows):
+    """``X[rows]`` for X of any namespace, or CSR."""
     if sparse.issparse(X) or isinstance(X, np.ndarray):
-        return X[rows], weight, True
+        return X[rows]
     xp, _, device = get_namespace_and_device(X)
-    return xp.take(X, xp.asarray(rows, device=device), axis=0), weight, True
+    return xp.take(X, xp.asarray(rows, device=device), axis=0)
+
+
+def pareto_rows(first, second):
+    """The rows not dominated in both ``first`` and ``second``: those where
+    ``a * first + b * second`` can be largest for some ``a, b >= 0``
+    (their maximum over these rows is that over all rows)."""
+    order = np.lexsort((-second, -first))  # first descending, then second
+    ordered = second[order]
+    best_before = np.maximum.accumulate(np.concatenate([[-np.inf], ordered[:-1]]))
+    return np.sort(order[ordered > best_before])
+
+
+def check_row_norms(row_norms_sq, X):
+    """Refuse row norms that overflow float64 (see :func:`_row_norms_sq`)."""
+    if not np.isfinite(row_norms_sq).all():
+        raise ValueError(
+            f"eta0='auto' needs the squared norms of the rows of X, which "
+            f"overflow float64 here (entries up to {_max_abs(X):.3g}): scale the "
+            "features, for example with StandardScaler, or give eta0 a number."
+        )
 
 
 def _max_abs(X):
@@ -345,30 +387,80 @@ def auto_step_sizes(
     relative_weight = relative_weight / relative_weight.sum()
     with np.errstate(over="ignore"):
         row_norms_sq = _row_norms_sq(X)
-    if not np.isfinite(row_norms_sq).all():
-        raise ValueError(
-            f"eta0='auto' needs the squared norms of the rows of X, which "
-            f"overflow float64 here (entries up to {_max_abs(X):.3g}): scale the "
-            "features, for example with StandardScaler, or give eta0 a number."
-        )
+    check_row_norms(row_norms_sq, X)
     # A minibatch's gradient weighs each row by s_i / mean(s) (see the
     # kernels' _batch_normaliser): the worst row's curvature is scaled alike.
     # (Rows of zero weight add zero to each maximum: norms are non-negative.)
     weighted_norms_sq = relative_weight * row_norms_sq
-    max_norm_sq = n_samples * float(weighted_norms_sq.max(initial=0.0))
-    # The mean squared row norm (the trace) bounds the eigenvalue from above,
-    # and replaces it should a spurious floating-point flag of the BLAS (seen
-    # rarely on small float32 data) make it NaN.
-    trace = float(weighted_norms_sq.sum())
-
     power_iteration = X.shape[1] > gram_max_features
     X_top, weight_top, sampled = _sample_rows(
         X, relative_weight, weighted_norms_sq, random_state, power_iteration
     )
+    rows = RowMoments(
+        trace=float(weighted_norms_sq.sum()),
+        largest_norm_sq=float(row_norms_sq.max(initial=0.0)),
+        weighted_norms_sq=weighted_norms_sq,
+        relative_weight=relative_weight,
+    )
+    return step_sizes_from_sample(
+        X_top,
+        weight_top,
+        sampled,
+        rows,
+        fit_intercept,
+        batch_size,
+        alpha,
+        n_samples=n_samples,
+        gram_max_features=gram_max_features,
+    )
+
+
+class RowMoments(NamedTuple):
+    """What :func:`step_sizes_from_sample` needs of all rows, beyond a sample.
+
+    ``trace``: the weighted mean squared row norm ``sum_i r_i ||x_i||^2``
+    for relative weights ``r`` (summing to one); ``largest_norm_sq``: the
+    largest squared row norm. ``weighted_norms_sq`` (``r_i ||x_i||^2``) and
+    ``relative_weight`` (``r_i``) of every row, or only of the rows that
+    :func:`pareto_rows` keeps of them: the worst row's curvature is the
+    largest of a positive combination of the two.
+    """
+
+    trace: float
+    largest_norm_sq: float
+    weighted_norms_sq: np.ndarray
+    relative_weight: np.ndarray
+
+
+def step_sizes_from_sample(
+    X_top,
+    weight_top,
+    sampled,
+    rows,
+    fit_intercept,
+    batch_size,
+    alpha,
+    *,
+    n_samples,
+    gram_max_features=GRAM_MAX_FEATURES,
+):
+    """:func:`auto_step_sizes` from the rows ``X_top`` (weights
+    ``weight_top``, summing to one), a sample of the data if ``sampled``
+    else all of it, and the :class:`RowMoments` ``rows`` of all rows.
+
+    The rows may come from several blocks of the data, merged.
+    """
+    weighted_norms_sq = rows.weighted_norms_sq
+    max_norm_sq = n_samples * float(weighted_norms_sq.max(initial=0.0))
+    # The mean squared row norm (the trace) bounds the eigenvalue from above,
+    # and replaces it should a spurious floating-point flag of the BLAS (seen
+    # rarely on small float32 data) make it NaN.
+    trace = rows.trace
+    power_iteration = X_top.shape[1] > gram_max_features
     # The power iteration squares X twice: entries beyond 1e77 (or under
     # 1e-77) overflow (underflow) float64, so it runs on X / m, with m the
     # largest row norm (at least every entry, and no pass over X to find).
-    magnitude = math.sqrt(float(row_norms_sq.max(initial=0.0))) or 1.0
+    magnitude = math.sqrt(rows.largest_norm_sq) or 1.0
     top_eigenvalue_of = _top_eigenvalue_function(
         X_top, weight_top, magnitude, gram_max_features
     )
@@ -401,7 +493,7 @@ def auto_step_sizes(
         per_row = (
             0.5
             * n_samples
-            * float((weighted_norms_sq / scale + relative_weight).max(initial=0.0))
+            * float((weighted_norms_sq / scale + rows.relative_weight).max(initial=0.0))
         )
     else:
         full, per_row = 0.5, 0.5 * max_norm_sq / scale
