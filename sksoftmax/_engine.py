@@ -93,7 +93,10 @@ def plan_run(
     on_numpy = isinstance(state.coef, np.ndarray)
     single_blas_thread = on_numpy and batch_product < SMALL_BATCH_PRODUCT
     weight_total = float(sample_weight[rows].sum())
-    unit_weights = bool(np.all(sample_weight == 1))
+    # Unit weights take the kernels' unweighted path, whose batches are
+    # divided by their size: for a block whose rows weigh 1 in data whose
+    # mean weight is not 1, the weighted path divides by the right amount.
+    unit_weights = mean_weight in (None, 1.0) and bool(np.all(sample_weight == 1))
     kernel_args = (
         X,
         y_encoded,

@@ -685,6 +685,11 @@ class Penalty:
         if not self.l1:
             return
         self.accumulate(eta)
+        self.apply_owed(coef, velocity, lookahead)
+
+    def apply_owed(self, coef, velocity=None, lookahead=0.0):
+        """Pull every weight towards zero by the shrinkage it is owed
+        (``u`` less what it received), as at the end of a proximal step."""
         if self.received is None:
             self.received = _zeros_like(coef)
         if not lookahead:

@@ -88,7 +88,7 @@ def _sample_rows(X, relative_weight, weighted_norms_sq, random_state, power_iter
     Weights and repeated rows give the same law of the sample.
     """
     n_weighted = int(np.count_nonzero(relative_weight))
-    n_rows = sample_size(X, n_weighted, power_iteration)
+    n_rows = sample_size(X.shape[1], sparse.issparse(X), n_weighted, power_iteration)
     if n_weighted <= n_rows:
         return X, relative_weight, False
     rows, weight = importance_sample(
@@ -98,12 +98,12 @@ def _sample_rows(X, relative_weight, weighted_norms_sq, random_state, power_iter
     return take_rows(X, rows), weight, True
 
 
-def sample_size(X, n_weighted, power_iteration):
+def sample_size(n_features, is_sparse, n_weighted, power_iteration):
     """How many rows :func:`_sample_rows` draws from ``n_weighted`` rows of
-    positive weight shaped as X's."""
+    positive weight (of CSR data if ``is_sparse``)."""
     n_rows = SAMPLE_ROWS
-    if not sparse.issparse(X):
-        n_rows = min(n_rows, max(SAMPLE_MIN_ROWS, SAMPLE_ENTRIES // max(X.shape[1], 1)))
+    if not is_sparse:
+        n_rows = min(n_rows, max(SAMPLE_MIN_ROWS, SAMPLE_ENTRIES // max(n_features, 1)))
     if power_iteration:
         n_rows = min(n_rows, max(SAMPLE_SMALL_ROWS, n_weighted // 4))
     return n_rows

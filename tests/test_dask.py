@@ -1,8 +1,15 @@
 """Training on Dask: Incremental over a chunked dask.array, searches on a cluster."""
 
+import os
+import pickle
+import signal
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sksoftmax import SoftmaxSGDClassifier
@@ -124,3 +131,260 @@ def test_grid_search_runs_on_the_cluster_and_matches_a_local_search(client):
     assert_allclose(
         search.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
     )
+
+
+# ------------------------------------------------ DataParallel: every worker at once
+
+dask_parallel = pytest.importorskip("sksoftmax.dask")
+DataParallel = dask_parallel.DataParallel
+
+
+def test_data_parallel_trains_on_every_worker_and_is_as_accurate_as_memory(client):
+    X, y = lazy_data(n_samples=6000, seed=4)
+    X_test, y_test = (array.compute() for array in lazy_data(n_samples=3000, seed=5))
+
+    with distributed.get_task_stream(client) as task_stream:
+        model = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(X, y)
+
+    # One replica per worker, each training at once on the partitions it holds.
+    replica_tasks = [t for t in task_stream.data if "_train_replica" in t["key"]]
+    assert model.n_replicas_ == 2
+    assert {task["worker"] for task in replica_tasks} == set(client.nthreads())
+    assert len(replica_tasks) == 2 * model.estimator_.n_iter_
+    # The fitted model is a plain estimator: picklable, no Dask needed.
+    fitted = pickle.loads(pickle.dumps(model.estimator_))
+    assert type(fitted) is SoftmaxSGDClassifier
+    assert_array_equal(fitted.classes_, CLASSES)
+    assert fitted.t_ == fitted.n_iter_ * 6000 + 1
+    in_memory = SoftmaxSGDClassifier(random_state=0).fit(X.compute(), y.compute())
+    assert fitted.score(X_test, y_test) >= in_memory.score(X_test, y_test) - 0.01
+    # Predictions run chunk by chunk on the workers, as dask-ml's wrappers'.
+    predicted = model.predict(da.from_array(X_test, chunks=500))
+    assert isinstance(predicted, da.Array)
+    assert_array_equal(predicted.compute(), fitted.predict(X_test))
+    proba = model.predict_proba(da.from_array(X_test, chunks=500)).compute()
+    assert_allclose(proba, fitted.predict_proba(X_test))
+    assert model.score(
+        da.from_array(X_test, chunks=500), da.from_array(y_test, chunks=500)
+    ) == pytest.approx(fitted.score(X_test, y_test))
+    # It goes on in memory: partial_fit continues the training state.
+    fitted.partial_fit(X_test, y_test)
+    assert fitted.t_ == model.estimator_.t_ + 3000
+
+
+def test_a_fit_does_not_depend_on_where_the_partitions_are(client, monkeypatch):
+    X, y = lazy_data(n_samples=4000, seed=6)
+    first = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(X, y)
+    # The same replicas on the other workers: each partition's random
+    # numbers come from its index, not from the worker that holds it.
+    slots = dask_parallel._worker_slots
+    monkeypatch.setattr(dask_parallel, "_worker_slots", lambda c: slots(c)[::-1])
+    second = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(X, y)
+
+    assert second.estimator_.n_iter_ == first.estimator_.n_iter_
+    assert_allclose(second.estimator_.coef_, first.estimator_.coef_, rtol=1e-12)
+    assert_allclose(
+        second.estimator_.intercept_, first.estimator_.intercept_, rtol=1e-12
+    )
+    third = DataParallel(SoftmaxSGDClassifier(random_state=1)).fit(X, y)
+    assert not np.allclose(third.estimator_.coef_, first.estimator_.coef_)
+
+
+def test_a_worker_killed_during_training_changes_nothing(monkeypatch):
+    # A cluster of its own: one of its worker processes is killed mid-fit.
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as own_client,
+    ):
+        X, y = lazy_data(n_samples=8000, seed=7)
+        estimator = SoftmaxSGDClassifier(random_state=0, max_iter=8, tol=None)
+        undisturbed = DataParallel(estimator).fit(X, y)
+
+        pids = own_client.run(os.getpid)
+        victim = sorted(pids)[0]
+        merge, killed = dask_parallel._merge, []
+
+        def merge_then_kill(state, t, results):
+            sums = merge(state, t, results)
+            if not killed:  # after the first round: the next runs without it
+                os.kill(pids[victim], signal.SIGKILL)
+                killed.append(victim)
+            return sums
+
+        monkeypatch.setattr(dask_parallel, "_merge", merge_then_kill)
+        disturbed = DataParallel(estimator).fit(X, y)
+
+        # The worker died (its nanny starts a new one, at a new address), its
+        # partitions were computed again elsewhere, and every later round ran.
+        assert killed and victim not in own_client.nthreads()
+        assert disturbed.estimator_.n_iter_ == 8
+        assert_allclose(
+            disturbed.estimator_.coef_, undisturbed.estimator_.coef_, rtol=1e-12
+        )
+        assert disturbed.estimator_.t_ == undisturbed.estimator_.t_
+
+
+def test_partitions_uneven_unsorted_of_unknown_size_and_missing_classes(client):
+    # Rows sorted by label, in partitions of very different sizes: most
+    # partitions hold one or two of the three classes.
+    X, y = (array.compute() for array in lazy_data(n_samples=3000, seed=8))
+    order = np.argsort(y, kind="stable")
+    X, y = X[order], y[order]
+    chunks = (100, 1400, 250, 50, 900, 300)
+    X_dask, y_dask = da.from_array(X, chunks=(chunks, -1)), da.from_array(y, chunks)
+    # Unknown chunk sizes: a filter that keeps every row.
+    keep = y_dask >= 0
+    X_unknown, y_unknown = X_dask[keep], y_dask[keep]
+    assert np.isnan(X_unknown.chunks[0]).all()
+
+    for X_fit, y_fit in ((X_dask, y_dask), (X_unknown, y_unknown)):
+        model = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(X_fit, y_fit)
+        assert_array_equal(model.classes_, CLASSES)
+        assert model.estimator_.t_ == model.estimator_.n_iter_ * 3000 + 1
+        assert model.estimator_.score(X, y) > 0.6
+
+
+def test_class_and_sample_weights_are_counted_over_all_partitions(client):
+    X, y = lazy_data(n_samples=3000, seed=9)
+    y = da.where(y == 2, da.where(X[:, 0] > 0.5, 2, 0), y)  # class 2 is rare
+    y_all = y.compute()
+    balanced = DataParallel(
+        SoftmaxSGDClassifier(random_state=0, class_weight="balanced")
+    ).fit(X, y)
+    counts = np.bincount(y_all)
+    as_dict = dict(enumerate(len(y_all) / (3 * counts)))
+    explicit = DataParallel(
+        SoftmaxSGDClassifier(random_state=0, class_weight=as_dict)
+    ).fit(X, y)
+    assert_allclose(balanced.estimator_.coef_, explicit.estimator_.coef_, rtol=1e-10)
+
+    # Weights that differ by partition: a constant factor on all of them
+    # changes nothing (their mean over all partitions normalises each step).
+    weight = da.from_array(np.repeat([1.0, 3.0, 0.5], 1000), chunks=X.chunks[0])
+    weighted = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(
+        X, y, sample_weight=weight
+    )
+    scaled = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(
+        X, y, sample_weight=7 * weight
+    )
+    assert_allclose(scaled.estimator_.coef_, weighted.estimator_.coef_, rtol=1e-10)
+    # (Normalised by each partition's own mean weight, a weight constant on
+    # a partition would change nothing at all.)
+    unweighted = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(X, y)
+    assert not np.allclose(
+        weighted.estimator_.coef_, unweighted.estimator_.coef_, rtol=1e-3
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"early_stopping": True},
+        {"penalty": "l1", "alpha": 0.01},
+        {"average": True},
+        {"learning_rate": "optimal"},
+        {"momentum": 0.0, "learning_rate": "invscaling", "eta0": 0.1},
+    ],
+    ids=["early_stopping", "l1", "average", "optimal", "invscaling"],
+)
+def test_the_estimators_parameters_keep_their_meaning(client, params):
+    X, y = lazy_data(n_samples=4000, seed=10)
+    X_test, y_test = (array.compute() for array in lazy_data(n_samples=2000, seed=11))
+    model = DataParallel(SoftmaxSGDClassifier(random_state=0, **params)).fit(X, y)
+    fitted = model.estimator_
+    in_memory = SoftmaxSGDClassifier(random_state=0, **params).fit(
+        X.compute(), y.compute()
+    )
+    assert fitted.score(X_test, y_test) >= in_memory.score(X_test, y_test) - 0.02
+    if params.get("early_stopping"):
+        assert len(fitted.validation_scores_) == fitted.n_iter_
+        assert fitted.best_validation_score_ is not None
+    if params.get("penalty") == "l1":
+        # Averaging alone would leave tiny weights where replicas disagree.
+        assert np.sum(fitted.coef_ == 0) >= 0.5 * np.sum(in_memory.coef_ == 0) > 0
+    if params.get("average"):
+        assert fitted._training_state.optimizer.n_averaged > 0
+
+
+def test_csr_partitions_train_with_the_sparse_updates(client):
+    X, y = lazy_data(n_samples=3000, seed=12)
+    X_sparse = X.map_blocks(lambda block: sparse.csr_matrix(np.maximum(block, 0)))
+    model = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(X_sparse, y)
+    # momentum="auto" is plain SGD on CSR data, as in memory.
+    assert model.estimator_._training_state.optimizer.momentum == 0
+    X_dense = np.maximum(X.compute(), 0)
+    assert model.estimator_.score(X_dense, y.compute()) > 0.6
+
+
+def test_dataframes_keep_their_column_names(client):
+    dd = pytest.importorskip("dask.dataframe")
+    X, y = lazy_data(n_samples=2000, seed=13)
+    frame = dd.from_dask_array(X, columns=[f"f{i}" for i in range(N_FEATURES)])
+    labels = dd.from_dask_array(y)
+    model = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(frame, labels)
+    assert list(model.estimator_.feature_names_in_) == list(frame.columns)
+    predicted = model.predict(frame).compute()
+    assert_array_equal(predicted, model.estimator_.predict(frame.compute()))
+
+
+def test_divergence_is_rolled_back_on_the_client(client):
+    X, y = lazy_data(n_samples=2000, seed=14)
+    estimator = SoftmaxSGDClassifier(
+        random_state=0, learning_rate="constant", eta0=1e12, momentum=0
+    )
+    with pytest.warns(ConvergenceWarning, match="diverged|starting"):
+        model = DataParallel(estimator).fit(X * 1e10, y)
+    assert np.isfinite(model.estimator_.coef_).all()
+
+
+def test_clone_and_parameters(client):
+    model = DataParallel(SoftmaxSGDClassifier(alpha=1e-3), n_replicas=3)
+    copy = clone(model)
+    assert copy.get_params()["estimator__alpha"] == 1e-3
+    copy.set_params(estimator__alpha=1e-2, n_replicas=1)
+    assert copy.estimator.alpha == 1e-2 and model.estimator.alpha == 1e-3
+    X, y = lazy_data(n_samples=1200, seed=15)
+    assert copy.fit(X, y).n_replicas_ == 1
+    # The default estimator is SoftmaxSGDClassifier() with its defaults.
+    assert isinstance(DataParallel().fit(X, y).estimator_, SoftmaxSGDClassifier)
+
+
+@pytest.mark.parametrize(
+    "make_args, message",
+    [
+        (lambda X, y: (DataParallel(GridSearchCV), X, y), "SoftmaxSGDClassifier"),
+        (
+            lambda X, y: (
+                DataParallel(SoftmaxSGDClassifier(warm_start=True)),
+                X,
+                y,
+            ),
+            "warm_start",
+        ),
+        (
+            lambda X, y: (DataParallel(SoftmaxSGDClassifier(shuffle="blocks")), X, y),
+            "blocks",
+        ),
+        (lambda X, y: (DataParallel(), X.compute(), y), "dask arrays"),
+        (lambda X, y: (DataParallel(), X, y[:-400]), "partitioned as X"),
+        (lambda X, y: (DataParallel(), X, y.rechunk(300)), "partitioned as X"),
+    ],
+    ids=["estimator", "warm_start", "blocks", "numpy", "partitions", "rows"],
+)
+def test_what_cannot_hold_in_parallel_is_refused_at_fit(client, make_args, message):
+    X, y = lazy_data(n_samples=1200, seed=16)
+    model, X_fit, y_fit = make_args(X, y)
+    with pytest.raises((TypeError, ValueError), match=message):
+        model.fit(X_fit, y_fit)
+
+
+def test_labels_outside_the_classes_given_are_refused(client):
+    X, y = lazy_data(n_samples=1200, seed=17)
+    with pytest.raises(ValueError, match=r"not in classes \[0, 1\]"):
+        DataParallel().fit(X, y, classes=[0, 1])
