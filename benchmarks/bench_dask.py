@@ -24,6 +24,7 @@ a minute, to check the script.
 """
 
 import argparse
+import importlib
 import pickle
 import statistics
 import time
@@ -32,8 +33,10 @@ import warnings
 import numpy as np
 from _common import markdown_table, print_environment, seconds
 from scipy.special import softmax
+from threadpoolctl import threadpool_limits
 
 from sksoftmax import SoftmaxSGDClassifier
+from sksoftmax._state import state_to_plain
 
 N_FEATURES = 100
 N_CLASSES = 10
@@ -109,10 +112,12 @@ def local_data(model, n_rows, chunk_rows):
 
 
 class RoundRecorder:
-    """Times each round of DataParallel's fits and scores the merged model
-    on the held-out rows after it (by wrapping the rounds' ``run``)."""
+    """Times each round of DataParallel's fits (by wrapping the rounds'
+    ``run``) and, given held-out rows, scores the merged model after each
+    (on one BLAS thread, outside the timing: OpenBLAS threads left spinning
+    in the client would take a core from the workers)."""
 
-    def __init__(self, X_test, y_test):
+    def __init__(self, X_test=None, y_test=None):
         from sksoftmax import dask as sksoftmax_dask
 
         self.module = sksoftmax_dask
@@ -127,8 +132,9 @@ class RoundRecorder:
             start = time.perf_counter()
             sums = recorder.original(rounds, state, t)
             recorder.times.append(time.perf_counter() - start)
-            recorder.accuracies.append(recorder.accuracy(*state.model()))
-            recorder.state_bytes = len(pickle.dumps(_plain(state)))
+            if recorder.X_test is not None:
+                recorder.accuracies.append(recorder.accuracy(*state.model()))
+            recorder.state_bytes = len(pickle.dumps(state_to_plain(state)))
             return sums
 
         self.module._Rounds.run = run
@@ -138,14 +144,9 @@ class RoundRecorder:
         self.module._Rounds.run = self.original
 
     def accuracy(self, coef, intercept):
-        raw = self.X_test @ coef.T + intercept
+        with threadpool_limits(1):
+            raw = self.X_test @ coef.T + intercept
         return 100 * float(np.mean(raw.argmax(axis=1) == self.y_test))
-
-
-def _plain(state):
-    from sksoftmax._state import state_to_plain
-
-    return state_to_plain(state)
 
 
 def start_cluster(n_workers):
@@ -158,50 +159,91 @@ def start_cluster(n_workers):
         host="127.0.0.1",
         dashboard_address=None,
     )
-    return cluster, Client(cluster)
+    client = Client(cluster)
+    client.run(importlib.import_module, "sksoftmax.dask")  # not in the timings
+    return cluster, client
 
 
-def fit_on_cluster(n_workers, X_lazy, y_lazy, X_test, y_test, repeats, **params):
-    """Fixed-length and default fits on ``n_workers`` workers (data made
-    and held there before the timings start)."""
+def fit_on_cluster(n_workers, X_lazy, y_lazy, X_test, y_test, repeats):
+    """On ``n_workers`` workers: the rounds of a fixed-length fit, default
+    fits on data made and held on the workers before the timing starts,
+    and a default fit that makes the data as its first step."""
+    from distributed import get_task_stream, wait
+
     from sksoftmax.dask import DataParallel
 
     cluster, client = start_cluster(n_workers)
     try:
+        # First, while no chunk is in memory: the tasks of the fit make them.
+        lazy_fit = default_fit(DataParallel, X_lazy, y_lazy, X_test, y_test)
         X, y = client.persist([X_lazy, y_lazy])
-        client.wait_for_workers(n_workers)
-        from distributed import wait
-
         wait([X, y])
         fixed = SoftmaxSGDClassifier(random_state=0, max_iter=TIMED_EPOCHS, tol=None)
-        with RoundRecorder(X_test, y_test) as epochs, warnings.catch_warnings():
+        with (
+            RoundRecorder() as epochs,
+            warnings.catch_warnings(),
+            get_task_stream(client) as stream,
+        ):
             warnings.simplefilter("ignore")
-            DataParallel(fixed, **params).fit(X, y)
-        fits = []
-        for _ in range(repeats):
-            with RoundRecorder(X_test, y_test) as rounds:
-                start = time.perf_counter()
-                model = DataParallel(SoftmaxSGDClassifier(random_state=0), **params)
-                model.fit(X, y)
-                fits.append(
-                    {
-                        "time": time.perf_counter() - start,
-                        "rounds": model.estimator_.n_iter_,
-                        "accuracy": rounds.accuracy(
-                            model.estimator_.coef_, model.estimator_.intercept_
-                        ),
-                        "curve": rounds.accuracies,
-                        "round_times": rounds.times,
-                    }
-                )
+            DataParallel(fixed).fit(X, y)
+        fits = [default_fit(DataParallel, X, y, X_test, y_test) for _ in range(repeats)]
         return {
             "epoch_times": epochs.times,
+            "compute_times": replica_compute_times(stream.data, len(epochs.times)),
             "state_bytes": epochs.state_bytes,
             "fits": fits,
+            "lazy_fit": lazy_fit,
+            "round_trip": round_trip(client),
         }
     finally:
         client.close()
         cluster.close()
+
+
+def default_fit(DataParallel, X, y, X_test, y_test):
+    start = time.perf_counter()
+    model = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(X, y)
+    elapsed = time.perf_counter() - start
+    with threadpool_limits(1):
+        accuracy = 100 * model.estimator_.score(X_test, y_test)
+    return {"time": elapsed, "rounds": model.estimator_.n_iter_, "accuracy": accuracy}
+
+
+def round_trip(client, repeats=50):
+    """The median time of a round of no-op tasks, one per worker: what a
+    synchronous step (a gradient aggregation) would cost at least."""
+    workers = sorted(client.nthreads())
+    times = []
+    for index in range(repeats):
+        start = time.perf_counter()
+        client.gather(
+            [
+                client.submit(abs, index, workers=[worker], pure=False)
+                for worker in workers
+            ]
+        )
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def replica_compute_times(tasks, n_rounds):
+    """The longest replica task of each round (its compute, on the worker),
+    from the task stream of a fit."""
+    rounds = {}
+    for task in tasks:
+        if "_train_replica" not in task["key"]:
+            continue
+        compute = [s for s in task["startstops"] if s["action"] == "compute"]
+        start = min(s["start"] for s in compute)
+        rounds.setdefault(
+            task["key"], (start, sum(s["stop"] - s["start"] for s in compute))
+        )
+    ordered = sorted(rounds.values())
+    per_round = len(ordered) // n_rounds
+    return [
+        max(duration for _, duration in ordered[i : i + per_round])
+        for i in range(0, per_round * n_rounds, per_round)
+    ]
 
 
 def simulate(replica_counts, X_lazy, y_lazy, X_test, y_test):
@@ -271,7 +313,6 @@ def main(argv=None):
     )
     model = planted_model()
     X_test, y_test = make_chunk(model, TEST_ROWS, 999)
-    X_lazy, y_lazy = lazy_data(model, n_rows, chunk_rows)
 
     X_train, y_train = local_data(model, n_rows, chunk_rows)
     start = time.perf_counter()
@@ -280,52 +321,66 @@ def main(argv=None):
     memory_accuracy = 100 * in_memory.score(X_test, y_test)
     del X_train, y_train
 
+    X_lazy, y_lazy = lazy_data(model, n_rows, chunk_rows)
     runs = {
         n: fit_on_cluster(n, X_lazy, y_lazy, X_test, y_test, repeats) for n in (1, 2)
     }
-    one, two = runs[1], runs[2]
-    epoch = {n: statistics.median(runs[n]["epoch_times"]) for n in (1, 2)}
-    fit_time = {
-        n: statistics.median(f["time"] for f in runs[n]["fits"]) for n in (1, 2)
-    }
+    report_two_against_one(runs, repeats, in_memory, memory_time, memory_accuracy)
 
+    print("## More replicas: rounds and accuracy (simulated on 2 workers)\n")
+    print(
+        f"The same rows in {len(replica_counts) and max(replica_counts)} "
+        "partitions, so that each replica holds at least one.\n"
+    )
+    X_lazy, y_lazy = lazy_data(model, n_rows, n_rows // max(replica_counts))
+    simulated = simulate(replica_counts, X_lazy, y_lazy, X_test, y_test)
+    print()
+    report_speed_up(runs, simulated, memory_accuracy)
+
+
+def report_two_against_one(runs, repeats, in_memory, memory_time, memory_accuracy):
+    epoch = {n: statistics.median(runs[n]["epoch_times"]) for n in (1, 2)}
+    compute = {n: statistics.median(runs[n]["compute_times"]) for n in (1, 2)}
+    fit_time = {
+        n: statistics.median(fit["time"] for fit in runs[n]["fits"]) for n in (1, 2)
+    }
     print("## Epochs and default fits: 2 workers against 1\n")
+    lazy_time = {n: runs[n]["lazy_fit"]["time"] for n in (1, 2)}
     rows = [
-        [
-            "median epoch (round) of a fixed-length fit",
-            seconds(epoch[1]),
-            seconds(epoch[2]),
-            f"{epoch[2] / epoch[1]:.2f}",
-            "<= 0.6",
-        ],
+        ["median epoch (round), communication included", *_compare(epoch), "<= 0.6"],
+        ["of which the slowest replica's compute", *_compare(compute), ""],
         [
             "default fit, data already on the workers",
-            seconds(fit_time[1]),
-            seconds(fit_time[2]),
-            f"{fit_time[2] / fit_time[1]:.2f}",
+            *_compare(fit_time),
             "<= 0.7",
         ],
+        ["default fit, making the data as it loads it", *_compare(lazy_time), ""],
     ]
     print(markdown_table(["", "1 worker", "2 workers", "ratio", "target"], rows))
     print()
     print(
-        f"Epochs timed: {len(one['epoch_times'])} per fit; default fits: "
-        f"{repeats} each, median shown. Rounds of the default fits: "
-        f"{[f['rounds'] for f in one['fits']]} (1 worker), "
-        f"{[f['rounds'] for f in two['fits']]} (2 workers).\n"
+        f"Epochs timed: the {TIMED_EPOCHS} rounds of a fit with "
+        f"max_iter={TIMED_EPOCHS}, tol=None; compute: the replica tasks' "
+        f"compute time in Dask's task stream. Default fits: {repeats} each, "
+        "median shown; their rounds: "
+        f"{[f['rounds'] for f in runs[1]['fits']]} (1 worker), "
+        f"{[f['rounds'] for f in runs[2]['fits']]} (2 workers). A round of "
+        f"no-op tasks, one per worker, takes {seconds(runs[2]['round_trip'])} "
+        "on 2 workers (the median of 50): what each minibatch would cost at "
+        "least if the workers' gradients were aggregated at every step.\n"
     )
-    accuracy_rows = [
+    rows = [
         [
             "SoftmaxSGDClassifier() in memory",
             seconds(memory_time),
             f"{in_memory.n_iter_}",
             f"{memory_accuracy:.2f}",
             "",
-        ],
+        ]
     ]
     for n in (1, 2):
         fit = runs[n]["fits"][0]
-        accuracy_rows.append(
+        rows.append(
             [
                 f"DataParallel, {n} worker{'s' if n > 1 else ''}",
                 seconds(fit_time[n]),
@@ -336,33 +391,39 @@ def main(argv=None):
         )
     print(
         markdown_table(
-            ["fit", "time", "epochs", "held-out accuracy (%)", "gap (points)"],
-            accuracy_rows,
+            ["fit", "time", "epochs", "held-out accuracy (%)", "gap (points)"], rows
         )
     )
     print()
 
-    print("## More replicas: rounds and accuracy (simulated on 2 workers)\n")
-    simulated = simulate(replica_counts, X_lazy, y_lazy, X_test, y_test)
-    print()
+
+def _compare(times):
+    return [seconds(times[1]), seconds(times[2]), f"{times[2] / times[1]:.2f}"]
+
+
+def report_speed_up(runs, simulated, memory_accuracy):
+    """The expected speed-up on R machines: rounds (simulated) times the
+    round time of a model built from the measurements."""
+    one, two = runs[1], runs[2]
+    compute_one = statistics.median(one["compute_times"])
+    # What a round costs beyond its slowest replica's compute: scheduling,
+    # the states' transfers, the merge and the client's decisions.
+    overhead = statistics.median(
+        total - compute
+        for total, compute in zip(two["epoch_times"], two["compute_times"])
+    )
     state_bytes = two["state_bytes"]
-    # Per round: compute on a 1/R share of the rows, plus a fixed cost
-    # measured on 2 workers (the round's time less half the 1-worker
-    # compute), plus the scheduler's cost per task and the states through
-    # the client's link, each way.
-    fixed_cost = max(epoch[2] - epoch[1] / 2, 0.0)
-    table = []
+    baseline = simulated[1]["rounds"] * (compute_one + overhead)
+    rows = []
     for n_replicas, result in simulated.items():
         reached = rounds_to_reach(result["curve"], memory_accuracy - 0.2)
         round_time = (
-            epoch[1] / n_replicas
-            + fixed_cost
+            compute_one / n_replicas
+            + overhead
             + n_replicas * TASK_OVERHEAD_SECONDS
             + 2 * n_replicas * state_bytes / NETWORK_BYTES_PER_SECOND
         )
-        expected = result["rounds"] * round_time
-        baseline = simulated[1]["rounds"] * (epoch[1] + fixed_cost)
-        table.append(
+        rows.append(
             [
                 f"{n_replicas}",
                 f"{result['rounds']}",
@@ -370,33 +431,34 @@ def main(argv=None):
                 f"{result['accuracy']:.2f}",
                 f"{n_replicas * state_bytes / 1e3:.0f} kB",
                 seconds(round_time),
-                f"{baseline / expected:.1f}x",
+                f"{baseline / (result['rounds'] * round_time):.1f}x",
             ]
         )
     print(
         markdown_table(
             [
-                "replicas",
-                "rounds (default fit)",
+                "workers (replicas)",
+                "rounds of the default fit",
                 "rounds to within 0.2 point of in-memory",
                 "held-out accuracy (%)",
-                "sent per round, each way",
+                "states sent per round, each way",
                 "expected round time",
                 "expected speed-up",
             ],
-            table,
+            rows,
         )
     )
     print()
     print(
-        f"Model: a round on R workers takes the 1-worker epoch / R "
-        f"({seconds(epoch[1])} / R) plus the fixed cost measured on 2 workers "
-        f"({seconds(fixed_cost)}), plus {TASK_OVERHEAD_SECONDS * 1e3:.0f} ms of "
-        f"scheduling per task and each replica's state ({state_bytes:,} bytes "
-        f"pickled) through the client's link at "
-        f"{NETWORK_BYTES_PER_SECOND / 1e9:.0f} GB/s, both ways. The speed-up "
-        "is that of the whole default fit (rounds x round time) against 1 "
-        "worker's, setup excluded; rounds are the simulated ones."
+        "Model of a round on R workers, each a machine of its own: the "
+        f"1-worker replica compute / R ({seconds(compute_one)} / R), plus the "
+        f"measured cost of a round beyond its compute on 2 workers "
+        f"({seconds(overhead)}: scheduling, transfers, the merge), plus "
+        f"{TASK_OVERHEAD_SECONDS * 1e3:.0f} ms of scheduling per task and "
+        f"each replica's state ({state_bytes:,} bytes pickled) through the "
+        f"client's link at {NETWORK_BYTES_PER_SECOND / 1e9:.0f} GB/s, both "
+        "ways. The speed-up is that of the rounds of the default fit against "
+        "1 worker's, setup excluded."
     )
 
 

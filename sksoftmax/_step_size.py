@@ -136,10 +136,19 @@ def pareto_rows(first, second):
     """The rows not dominated in both ``first`` and ``second``: those where
     ``a * first + b * second`` can be largest for some ``a, b >= 0``
     (their maximum over these rows is that over all rows)."""
-    order = np.lexsort((-second, -first))  # first descending, then second
+    if len(first) == 0:
+        return np.zeros(0, dtype=np.intp)
+    # The rows that lead in either, and those that beat both leaders in
+    # the other (a pass, leaving few rows for the sort).
+    top_first, top_second = int(np.argmax(first)), int(np.argmax(second))
+    candidates = np.flatnonzero(
+        (second > second[top_first]) & (first > first[top_second])
+    )
+    candidates = np.concatenate([[top_first, top_second], candidates])
+    order = candidates[np.lexsort((-second[candidates], -first[candidates]))]
     ordered = second[order]
     best_before = np.maximum.accumulate(np.concatenate([[-np.inf], ordered[:-1]]))
-    return np.sort(order[ordered > best_before])
+    return np.unique(order[ordered > best_before])
 
 
 def check_row_norms(row_norms_sq, X):

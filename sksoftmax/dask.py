@@ -329,6 +329,12 @@ class _Partition:
     def __getstate__(self):
         return {**self.__dict__, "plan": None}
 
+    def __setstate__(self, state):
+        # Received from another worker: realigned, see _aligned.
+        self.__dict__.update(state)
+        self.X = _aligned_data(self.X)
+        self.y, self.sample_weight = _aligned(self.y), _aligned(self.sample_weight)
+
 
 def _load_partition(index, X, y, sample_weight):
     """Check one partition (as fit checks its data) and keep it."""
@@ -342,11 +348,14 @@ def _load_partition(index, X, y, sample_weight):
     sample_weight = _check_sample_weight(
         sample_weight, X, dtype=X.dtype, ensure_non_negative=True
     )
+    return _Partition(index, _aligned_data(X), _aligned(y), _aligned(sample_weight))
+
+
+def _aligned_data(X):
     if sparse.issparse(X):
         X.data, X.indices, X.indptr = map(_aligned, (X.data, X.indices, X.indptr))
-    else:
-        X = _aligned(X)
-    return _Partition(index, X, _aligned(y), _aligned(sample_weight))
+        return X
+    return _aligned(X)
 
 
 def _aligned(array):
