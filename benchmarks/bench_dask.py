@@ -295,8 +295,9 @@ def rounds_to_reach(curve, target):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small, fast run")
+    parser.add_argument("--rows", type=int, help="training rows (a multiple of 64)")
     args = parser.parse_args(argv)
-    n_rows = 200_000 if args.quick else 2_000_000
+    n_rows = args.rows or (200_000 if args.quick else 2_000_000)
     chunk_rows = n_rows // 20
     replica_counts = [1, 2, 4, 8] if args.quick else [1, 2, 4, 8, 16, 32, 64]
     repeats = 1 if args.quick else 3
@@ -335,6 +336,7 @@ def main(argv=None):
     X_lazy, y_lazy = lazy_data(model, n_rows, n_rows // max(replica_counts))
     simulated = simulate(replica_counts, X_lazy, y_lazy, X_test, y_test)
     print()
+    report_curves(simulated, memory_accuracy)
     report_speed_up(runs, simulated, memory_accuracy)
 
 
@@ -344,7 +346,8 @@ def report_two_against_one(runs, repeats, in_memory, memory_time, memory_accurac
     fit_time = {
         n: statistics.median(fit["time"] for fit in runs[n]["fits"]) for n in (1, 2)
     }
-    print("## Epochs and default fits: 2 workers against 1\n")
+    print("## 2 workers against 1\n")
+    print("### Times\n")
     lazy_time = {n: runs[n]["lazy_fit"]["time"] for n in (1, 2)}
     rows = [
         ["median epoch (round), communication included", *_compare(epoch), "<= 0.6"],
@@ -356,7 +359,7 @@ def report_two_against_one(runs, repeats, in_memory, memory_time, memory_accurac
         ],
         ["default fit, making the data as it loads it", *_compare(lazy_time), ""],
     ]
-    print(markdown_table(["", "1 worker", "2 workers", "ratio", "target"], rows))
+    print(markdown_table(["measure", "1 worker", "2 workers", "ratio", "target"], rows))
     print()
     print(
         f"Epochs timed: the {TIMED_EPOCHS} rounds of a fit with "
@@ -389,6 +392,7 @@ def report_two_against_one(runs, repeats, in_memory, memory_time, memory_accurac
                 f"{fit['accuracy'] - memory_accuracy:+.2f}",
             ]
         )
+    print("### Held-out accuracy\n")
     print(
         markdown_table(
             ["fit", "time", "epochs", "held-out accuracy (%)", "gap (points)"], rows
@@ -399,6 +403,26 @@ def report_two_against_one(runs, repeats, in_memory, memory_time, memory_accurac
 
 def _compare(times):
     return [seconds(times[1]), seconds(times[2]), f"{times[2] / times[1]:.2f}"]
+
+
+def report_curves(simulated, memory_accuracy, shown=8):
+    """Held-out accuracy of the averaged model after each round."""
+    rows = [
+        [f"{n_replicas}"]
+        + [
+            f"{accuracy:.2f}" if index < len(result["curve"]) else ""
+            for index, accuracy in enumerate(result["curve"][:shown])
+        ]
+        for n_replicas, result in simulated.items()
+    ]
+    rounds = [f"round {index + 1}" for index in range(shown)]
+    print("### Accuracy against rounds\n")
+    print(
+        f"Held-out accuracy (%) of the averaged model after each round (the "
+        f"in-memory fit: {memory_accuracy:.2f}):\n"
+    )
+    print(markdown_table(["replicas", *rounds], rows))
+    print()
 
 
 def report_speed_up(runs, simulated, memory_accuracy):
@@ -434,6 +458,7 @@ def report_speed_up(runs, simulated, memory_accuracy):
                 f"{baseline / (result['rounds'] * round_time):.1f}x",
             ]
         )
+    print("### Expected speed-up\n")
     print(
         markdown_table(
             [

@@ -447,3 +447,95 @@ def test_step_size_benchmark_ratios_and_targets_follow_from_its_times():
         target = max(epoch, 2.0)
         assert number(row["target (ms)"]) == pytest.approx(target, rel=RELATIVE)
         assert row["met"] == ("yes" if setup <= number(row["target (ms)"]) else "no")
+
+
+@pytest.fixture(scope="module")
+def dask_run():
+    """bench_dask.py on 64,000 rows: two local clusters and the simulation."""
+    pytest.importorskip("distributed")
+    result = run_script(
+        BENCHMARKS / "bench_dask.py",
+        "--quick",
+        "--rows",
+        "64000",
+        unset=("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"),
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout, tables(result.stdout)
+
+
+def test_dask_benchmark_ratios_follow_from_the_times(dask_run):
+    output, found = dask_run
+    assert "OPENBLAS_CORETYPE unset, OPENBLAS_L2_SIZE unset" in output
+    rows = by_method(section(found, "Times"), "measure")
+    assert len(rows) == 4
+    for row in rows.values():
+        one, two = number(row["1 worker"]), number(row["2 workers"])
+        assert one > 0 and two > 0, row
+        assert_ratio(row["ratio"], two, one)
+    # The slowest replica's compute is part of the round.
+    epoch = rows["median epoch (round), communication included"]
+    compute = rows["of which the slowest replica's compute"]
+    for column in ("1 worker", "2 workers"):
+        assert number(compute[column]) < number(epoch[column])
+
+
+def test_dask_benchmark_accuracy_gaps_follow_from_the_accuracies(dask_run):
+    _, found = dask_run
+    rows = by_method(section(found, "Held-out accuracy"), "fit")
+    memory = number(rows["SoftmaxSGDClassifier() in memory"]["held-out accuracy (%)"])
+    assert 50 < memory < 100
+    for name in ("DataParallel, 1 worker", "DataParallel, 2 workers"):
+        accuracy = number(rows[name]["held-out accuracy (%)"])
+        gap = rows[name]["gap (points)"]
+        assert abs(float(gap) - (accuracy - memory)) <= 0.015, rows[name]
+        assert number(rows[name]["epochs"]) >= 1
+
+
+def test_dask_benchmark_speed_up_follows_from_its_model(dask_run):
+    output, found = dask_run
+    memory = number(
+        by_method(section(found, "Held-out accuracy"), "fit")[
+            "SoftmaxSGDClassifier() in memory"
+        ]["held-out accuracy (%)"]
+    )
+    model = re.search(
+        r"compute / R \(([\d.]+) / R\).*on 2 workers \(([\d.]+):.*"
+        r"state \(([\d,]+) bytes pickled\)",
+        output,
+        re.S,
+    )
+    compute, overhead = float(model[1]), float(model[2])
+    state_bytes = float(model[3].replace(",", ""))
+    rows = section(found, "Expected speed-up")
+    curves = by_method(section(found, "Accuracy against rounds"), "replicas")
+    assert [number(row["workers (replicas)"]) for row in rows] == [1, 2, 4, 8]
+    baseline = number(rows[0]["rounds of the default fit"]) * (compute + overhead)
+    for row in rows:
+        replicas = number(row["workers (replicas)"])
+        round_time = (
+            compute / replicas
+            + overhead
+            + replicas * 1e-3
+            + 2 * replicas * state_bytes / 1e9
+        )
+        assert abs(number(row["expected round time"]) - round_time) <= (
+            0.005 * round_time + 1e-4
+        ), row
+        expected = baseline / (number(row["rounds of the default fit"]) * round_time)
+        assert (
+            abs(number(row["expected speed-up"]) - expected) <= 0.05 + 0.02 * expected
+        )
+        # The first round within 0.2 point, as the curve shows it.
+        curve = [
+            number(cell)
+            for key, cell in curves[row["workers (replicas)"]].items()
+            if key.startswith("round") and cell
+        ]
+        reached = next(
+            (index + 1 for index, value in enumerate(curve) if value >= memory - 0.2),
+            None,
+        )
+        if reached is not None:
+            assert number(row["rounds to within 0.2 point of in-memory"]) == reached
+    assert rows[0]["expected speed-up"] == "1.0x"
