@@ -243,7 +243,10 @@ def test_partitions_uneven_unsorted_of_unknown_size_and_missing_classes(client):
     X_unknown, y_unknown = X_dask[keep], y_dask[keep]
     assert np.isnan(X_unknown.chunks[0]).all()
 
-    for X_fit, y_fit in ((X_dask, y_dask), (X_unknown, y_unknown)):
+    # And one partition per worker.
+    X_two, y_two = da.from_array(X, chunks=(1500, -1)), da.from_array(y, 1500)
+
+    for X_fit, y_fit in ((X_dask, y_dask), (X_unknown, y_unknown), (X_two, y_two)):
         model = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(X_fit, y_fit)
         assert_array_equal(model.classes_, CLASSES)
         assert model.estimator_.t_ == model.estimator_.n_iter_ * 3000 + 1
