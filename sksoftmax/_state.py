@@ -233,16 +233,19 @@ def build_training_state(
     sparse_data,
     stream=False,
     cold_start=False,
+    epoch_steps=None,
 ):
     """The training state of :func:`new_training_state`, from its step
     sizes (``eta0`` and the intercept's step scale) found elsewhere: by
     :func:`~sksoftmax._step_size.auto_step_sizes` on the data, or merged
     from blocks of it. ``n_rows``: the training rows of an epoch;
-    ``sparse_data``: whether they are CSR.
+    ``sparse_data``: whether they are CSR; ``epoch_steps``: the updates an
+    epoch counts, if not those of ``n_rows`` in batches (a fixed-length
+    schedule runs its course over ``max_iter`` such epochs).
     """
     penalty = make_penalty(params["penalty"], params["alpha"], params["l1_ratio"])
     eta0, intercept_scale = step_sizes
-    n_steps = steps_per_epoch(n_rows, batch_size, params["shuffle"])
+    n_steps = epoch_steps or steps_per_epoch(n_rows, batch_size, params["shuffle"])
     momentum = params["momentum"]
     if momentum == "auto":
         # Nesterov's momentum on dense data in fit (see the estimator's

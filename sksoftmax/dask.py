@@ -1,7 +1,7 @@
 """Data-parallel training on a Dask cluster: :class:`DataParallel`.
 
 Every worker trains a copy of the model on the partitions it holds, at the
-same time, and the copies are averaged, weighted by their rows, after each
+same time, and the copies are averaged, weighted by their data, after each
 epoch: iterative parameter mixing (McDonald, Hall and Mann, NAACL 2010),
 also called local SGD (Stich, ICLR 2019). The client runs the estimator's
 own epoch loop (:func:`sksoftmax._engine.run_epochs`) with a round on the
@@ -20,7 +20,7 @@ from sklearn.base import clone
 from sklearn.utils import check_array, check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from sksoftmax._classifier import SoftmaxSGDClassifier
 from sksoftmax._engine import (
@@ -71,11 +71,13 @@ class DataParallel(ParallelPostFit):
     ``fit`` takes Dask arrays or dataframes whose partitions stay on the
     workers. Each of ``n_replicas`` copies of the model trains on its share
     of the partitions for one epoch, all at the same time; the client then
-    averages the copies, weighted by their rows, and decides as the
-    estimator does after an epoch (step size, stopping, early stopping,
-    rollback). Only the weights travel: ``n_classes x n_features`` numbers
-    (and as many per momentum velocity and average) each way per replica
-    and round, never the data.
+    averages the copies, weighted by the training weight of their rows (their
+    rows, for unit weights), and decides as the estimator does after an
+    epoch (step size, stopping, early stopping, rollback). A round sends
+    the weights: ``n_classes x n_features`` numbers (and as many per
+    momentum velocity and average) each way per replica. Rows leave the
+    workers only once, as the sample of at most 4,096 rows that
+    ``eta0="auto"`` estimates the step size from.
 
     Parameters
     ----------
@@ -237,6 +239,12 @@ class DataParallel(ParallelPostFit):
         estimator._validate_params()
         params = estimator.get_params(deep=False)
         check_parameters_together(params)
+        if getattr(self.estimator, "_skl_callbacks", None):
+            raise ValueError(
+                "DataParallel does not run the estimator's callbacks (set with "
+                "set_callbacks): its epochs are rounds on a cluster. Use "
+                "verbose=1 to follow the rounds."
+            )
         if params["warm_start"]:
             raise ValueError(
                 "DataParallel.fit starts from zero weights: warm_start=True "
@@ -334,16 +342,34 @@ class _Partition:
 
 def _load_partition(index, X, y, sample_weight):
     """Check one partition (as fit checks its data) and keep it."""
-    X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C")
+    # A partition may be empty (a filter's), or weigh nothing: the whole
+    # data's rows and weights are checked on the client.
+    X = check_array(
+        X,
+        accept_sparse="csr",
+        dtype=[np.float64, np.float32],
+        order="C",
+        ensure_min_samples=0,
+    )
     y = column_or_1d(y, warn=False)
     if len(y) != X.shape[0]:
         raise ValueError(
             f"Partition {index} of y holds {len(y)} labels for the "
             f"{X.shape[0]} rows of X's partition {index}."
         )
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-    )
+    if sample_weight is None:
+        sample_weight = np.ones(X.shape[0], dtype=X.dtype)
+    else:
+        sample_weight = check_array(
+            sample_weight, ensure_2d=False, dtype=X.dtype, ensure_min_samples=0
+        )
+        if sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"Partition {index} of sample_weight has shape "
+                f"{sample_weight.shape}; expected ({X.shape[0]},)."
+            )
+        if np.any(sample_weight < 0):
+            raise ValueError("Negative values in data passed to sample_weight.")
     return _Partition(index, _aligned_data(X), _aligned(y), _aligned(sample_weight))
 
 
@@ -378,9 +404,9 @@ def _label_summary(partition):
     }
 
 
-def _prepare_partition(partition, classes, class_factors, validation_fraction, seed):
+def _prepare_partition(partition, n_held_out, classes, class_factors, seed):
     """The partition with encoded labels, weights times the class weights,
-    and (with ``validation_fraction``) a random held-out part of its rows."""
+    and ``n_held_out`` of its rows, drawn at random, held out."""
     unseen = partition.y[~np.isin(partition.y, classes)]
     if unseen.size:
         raise ValueError(
@@ -395,26 +421,26 @@ def _prepare_partition(partition, classes, class_factors, validation_fraction, s
         )
     prepared = _Partition(partition.index, partition.X, y_encoded, sample_weight)
     rows = np.arange(len(y_encoded))
-    if validation_fraction is None:
-        prepared.train_rows, prepared.validation_rows = rows, rows[:0]
-    else:
-        order = _partition_rng(seed, partition.index, "split").permutation(rows)
-        n_held_out = math.floor(validation_fraction * len(rows) + 0.5)
-        prepared.validation_rows = np.sort(order[:n_held_out])
-        prepared.train_rows = np.sort(order[n_held_out:])
+    order = _partition_rng(seed, partition.index, "split").permutation(rows)
+    prepared.validation_rows = np.sort(order[:n_held_out])
+    prepared.train_rows = np.sort(order[n_held_out:])
     return prepared
 
 
-def _row_moments(partition):
-    """What eta0="auto" and the checks need of the partition's training
-    rows: weight sums, squared-norm moments and the rows that can hold the
-    largest curvature (see :class:`~sksoftmax._step_size.RowMoments`)."""
+def _row_moments(partition, step_from_data):
+    """What the checks, and eta0="auto" (``step_from_data``), need of the
+    partition's training rows: weight sums, squared-norm moments and the
+    rows that can hold the largest curvature (see
+    :class:`~sksoftmax._step_size.RowMoments`)."""
     X, train = partition.X, partition.train_rows
     weight = np.zeros(X.shape[0])
     weight[train] = partition.sample_weight[train]
-    with np.errstate(over="ignore"):
-        norms_sq = _row_norms_sq(X)
-    check_row_norms(norms_sq, X)
+    if step_from_data:
+        with np.errstate(over="ignore"):
+            norms_sq = _row_norms_sq(X)
+        check_row_norms(norms_sq, X)
+    else:
+        norms_sq = np.zeros(X.shape[0])
     weighted = weight * norms_sq
     frontier = pareto_rows(weighted, weight)
     held_out = partition.validation_rows
@@ -477,6 +503,8 @@ def _train_replica(plain_state, t, settings, *partitions):
     sums, rows = [], 0
     for position in order.permutation(len(partitions)):
         partition = partitions[position]
+        if len(partition.train_rows) == 0:
+            continue  # an empty partition, or all held out
         if partition.plan is None or partition.plan[0] != settings["fit"]:
             plan = plan_run(
                 partition.X,
@@ -490,8 +518,6 @@ def _train_replica(plain_state, t, settings, *partitions):
             )
             partition.plan = (settings["fit"], plan)
         plan = partition.plan[1]
-        if plan.n_rows == 0:
-            continue
         rng = _partition_rng(
             settings["seed"], partition.index, "shuffle", settings["round"]
         )
@@ -619,16 +645,25 @@ class _ClusterData:
         """Encode the labels, weigh them, hold out rows, gather the moments."""
         class_factors = _class_factors(classes, self.summaries, params["class_weight"])
         fraction = params["validation_fraction"] if params["early_stopping"] else None
+        rows = [summary["rows"] for summary in self.summaries]
         self.partitions = self.each(
             _prepare_partition,
             self.raw,
+            [(n,) for n in _held_out_rows(rows, fraction)],
             classes=classes,
             class_factors=class_factors,
-            validation_fraction=fraction,
             seed=seed,
         )
         self.raw = None
-        self.moments = self.client.gather(self.each(_row_moments, self.partitions))
+        self.moments = self.client.gather(
+            self.each(
+                _row_moments,
+                self.partitions,
+                step_from_data=(
+                    params["eta0"] == "auto" or params["learning_rate"] == "optimal"
+                ),
+            )
+        )
         self.weight = sum(moment["weight"] for moment in self.moments)
         self.n_train = sum(moment["n_train"] for moment in self.moments)
         self.max_abs = max(moment["max_abs"] for moment in self.moments)
@@ -717,8 +752,34 @@ class _ClusterData:
             for index, (partition, args) in enumerate(zip(partitions, args_of_each))
         ]
 
+    def replica_steps(self, batch_size):
+        """The updates of a round, as the merge counts them: each replica's
+        (a batch per ``batch_size`` rows of each partition), weighted by
+        the replicas' training weight."""
+        steps = [
+            sum(math.ceil(self.moments[i]["n_train"] / batch_size) for i in group)
+            for group in self.groups
+        ]
+        weights = [sum(self.moments[i]["weight"] for i in g) for g in self.groups]
+        return max(1, round(float(np.dot(steps, weights)) / sum(weights)))
+
     def release(self):
         self.partitions = self.raw = None
+
+
+def _held_out_rows(rows, fraction):
+    """Rows each partition holds out for early stopping: ``ceil(fraction *
+    n_rows)`` in all, as in memory, shared in proportion to the partitions'
+    rows (largest remainders first), so that small partitions hold out their
+    share too."""
+    if fraction is None:
+        return [0] * len(rows)
+    total = math.ceil(fraction * sum(rows))
+    exact = np.array(rows, dtype=np.float64) * (total / max(sum(rows), 1))
+    counts = np.floor(exact).astype(int)
+    remainders = np.argsort(-(exact - counts), kind="stable")
+    counts[remainders[: total - counts.sum()]] += 1
+    return counts.tolist()
 
 
 def _draws(moment, n_sample, total_weight, trace):
@@ -803,6 +864,7 @@ def _initial_state(data, params, classes, dtype):
         batch_size=batch_size,
         sparse_data=data.sparse,
         cold_start=True,
+        epoch_steps=data.replica_steps(batch_size),
     )
 
 
@@ -874,12 +936,21 @@ class _Rounds:
 
 
 def _merge(state, t, results):
-    """Write the replicas' average, weighted by their rows, into ``state``;
-    return the round's :class:`EpochSums` (``t``: the update count after
-    it)."""
-    replicas = [state_from_plain(plain) for plain, _, _ in results]
-    rows = np.array([n for _, _, n in results], dtype=np.float64)
-    share = rows / rows.sum()
+    """Write the replicas' average into ``state``; return the round's
+    :class:`EpochSums` (``t``: the update count after it).
+
+    Each replica counts in proportion to the training weight it stepped on
+    (its rows, for unit weights): one whose rows all weigh zero took no
+    step, and counting it would pull the average back to where the round
+    began.
+    """
+    sums = [epoch for _, epoch, _ in results]
+    weight = sum(epoch.weight for epoch in sums)
+    if not weight > 0:
+        return EpochSums(math.nan, weight, t)
+    kept = [index for index, epoch in enumerate(sums) if epoch.weight > 0]
+    replicas = [state_from_plain(results[index][0]) for index in kept]
+    share = np.array([sums[index].weight for index in kept]) / weight
     optimizer = state.optimizer
     merged = {}
     for name in state.arrays():
@@ -894,12 +965,15 @@ def _merge(state, t, results):
             weights = share
         if any(array is None for array in arrays):
             continue
-        merged[name] = sum(w * array for w, array in zip(weights, arrays))
+        # (Python floats: numpy's would promote float32 weights to float64.)
+        merged[name] = sum(float(w) * array for w, array in zip(weights, arrays))
     for name, value in state.arrays().items():
         if name in merged and value is not None:
             value[...] = merged[name]
     if "received" in merged and optimizer.penalty.received is None:
-        optimizer.penalty.received = np.asarray(merged["received"], order="F")
+        optimizer.penalty.received = np.asarray(
+            merged["received"], dtype=state.coef.dtype, order="F"
+        )
     averaged = [r.optimizer.n_averaged for r in replicas if r.optimizer.n_averaged]
     if averaged:
         optimizer.n_averaged = round(float(np.mean(averaged)))
@@ -915,8 +989,6 @@ def _merge(state, t, results):
         # applied and others did not: applied now, they reach zero again.
         velocity = optimizer.velocities[0] if optimizer.velocities else None
         penalty.apply_owed(state.coef, velocity, optimizer.lookahead)
-    sums = [epoch for _, epoch, _ in results]
-    steps = float(share @ [epoch.t - t for epoch in sums])
-    weight = sum(epoch.weight for epoch in sums)
-    loss = merge_epoch_losses(sums) if weight > 0 else math.nan
+    steps = float(share @ [sums[index].t - t for index in kept])
+    loss = merge_epoch_losses([sums[index] for index in kept])
     return EpochSums(loss, weight, t + round(steps))

@@ -3,6 +3,7 @@
 import os
 import pickle
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -416,3 +417,106 @@ def test_labels_outside_the_classes_given_are_refused(client):
     X, y = lazy_data(n_samples=1200, seed=17)
     with pytest.raises(ValueError, match=r"not in classes \[0, 1\]"):
         DataParallel().fit(X, y, classes=[0, 1])
+
+
+def test_empty_partitions_and_partitions_without_weight(client):
+    X, y = (array.compute() for array in lazy_data(n_samples=2400, seed=18))
+    X_dask, y_dask = da.from_array(X, chunks=(400, -1)), da.from_array(y, 400)
+    # A filter that empties the first two partitions (sizes then unknown).
+    keep = da.arange(2400, chunks=400) >= 800
+    weight = da.where(da.arange(2400, chunks=400) < 1200, 0.0, 1.0)
+    model = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(
+        X_dask[keep], y_dask[keep], sample_weight=weight[keep]
+    )
+    # Rows 800 to 1199 weigh nothing; the rest train as the in-memory fit.
+    in_memory = SoftmaxSGDClassifier(random_state=0).fit(X[1200:], y[1200:])
+    assert model.estimator_.score(X, y) >= in_memory.score(X, y) - 0.02
+
+
+def test_l1_state_survives_a_replica_that_takes_no_step(client):
+    # Partition 0 holds only class 0, whose class_weight is 0: its replica
+    # takes no step. The merge must count the other replica alone, L1
+    # state included, or the shrinkage is applied again every round.
+    X, y = (array.compute() for array in lazy_data(n_samples=3000, seed=19))
+    order = np.argsort(y != 0, kind="stable")
+    X, y = X[order], y[order]
+    n_first = int(np.sum(y == 0))
+    params = {
+        "random_state": 0,
+        "penalty": "l1",
+        "alpha": 3e-3,
+        "class_weight": {0: 0.0, 1: 1.0, 2: 1.0},
+        "max_iter": 20,
+        "tol": None,
+    }
+    chunks = (n_first, 3000 - n_first)
+    model = DataParallel(SoftmaxSGDClassifier(**params)).fit(
+        da.from_array(X, chunks=(chunks, -1)), da.from_array(y, chunks)
+    )
+    rest = np.flatnonzero(y != 0)
+    halves = (len(rest) // 2, len(rest) - len(rest) // 2)
+    without = DataParallel(SoftmaxSGDClassifier(**params)).fit(
+        da.from_array(X[rest], chunks=(halves, -1)),
+        da.from_array(y[rest], halves),
+        classes=CLASSES,
+    )
+    zeros = np.sum(model.estimator_.coef_ == 0)
+    assert zeros >= np.sum(without.estimator_.coef_ == 0) - 2 > 0
+    received = model.estimator_._training_state.optimizer.penalty.received
+    assert received is not None
+
+
+def test_float32_l1_state_stays_float32(client):
+    X, y = lazy_data(n_samples=1600, seed=20)
+    model = DataParallel(SoftmaxSGDClassifier(random_state=0, penalty="l1")).fit(
+        X.astype(np.float32), y
+    )
+    state = model.estimator_._training_state
+    assert state.coef.dtype == state.optimizer.penalty.received.dtype == np.float32
+    assert state.coef.flags.f_contiguous
+
+
+def test_cosine_runs_its_course_over_max_iter_rounds(client):
+    X, y = lazy_data(n_samples=4000, seed=21)
+    estimator = SoftmaxSGDClassifier(
+        random_state=0, learning_rate="cosine", eta0=0.1, max_iter=6, tol=None
+    )
+    model = DataParallel(estimator).fit(X, y)
+    fitted = model.estimator_
+    schedule = fitted._training_state.optimizer.schedule
+    assert fitted.n_iter_ == 6
+    assert schedule(fitted._t_updates) < 1e-3 * 0.1
+
+
+def test_a_numeric_eta0_needs_no_row_norms(client):
+    X, y = lazy_data(n_samples=1200, seed=22)
+    # Squared row norms overflow float64; eta0="auto" would need them.
+    estimator = SoftmaxSGDClassifier(
+        random_state=0, eta0=1e-310, learning_rate="constant", max_iter=2, tol=None
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a tiny step
+        DataParallel(estimator).fit(X * 1e160, y)
+    with pytest.raises(ValueError, match="overflow float64"):
+        DataParallel(SoftmaxSGDClassifier(max_iter=2)).fit(X * 1e160, y)
+
+
+def test_early_stopping_with_partitions_of_a_few_rows(client):
+    X, y = (array.compute() for array in lazy_data(n_samples=600, seed=23))
+    X_dask, y_dask = da.from_array(X, chunks=(4, -1)), da.from_array(y, 4)
+    model = DataParallel(
+        SoftmaxSGDClassifier(random_state=0, early_stopping=True, max_iter=5, tol=None)
+    ).fit(X_dask, y_dask)
+    # ceil(0.1 * 600) rows held out in all, shared over the 150 partitions:
+    # each kept round counts 540 training rows.
+    fitted = model.estimator_
+    assert (fitted.t_ - 1) % 540 == 0 and fitted.t_ > 1
+    assert len(fitted.validation_scores_) == fitted.n_iter_ == 5
+
+
+def test_callbacks_are_refused(client):
+    callback = pytest.importorskip("sklearn.callback")
+    estimator = SoftmaxSGDClassifier().set_callbacks(callback.ProgressBar())
+    X, y = lazy_data(n_samples=400, seed=24)
+    with pytest.raises(ValueError, match="callbacks"):
+        DataParallel(estimator).fit(X, y)
