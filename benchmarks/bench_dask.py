@@ -164,40 +164,61 @@ def start_cluster(n_workers):
     return cluster, client
 
 
-def fit_on_cluster(n_workers, X_lazy, y_lazy, X_test, y_test, repeats):
-    """On ``n_workers`` workers: the rounds of a fixed-length fit, default
-    fits on data made and held on the workers before the timing starts,
-    and a default fit that makes the data as its first step."""
-    from distributed import get_task_stream, wait
+def fit_on_clusters(X_lazy, y_lazy, X_test, y_test, repeats):
+    """On a 1-worker and a 2-worker cluster, both started at once (idle
+    workers cost nothing) and measured in turns, so that a drift of the
+    machine's speed shows in both: a default fit that makes the data as its
+    first step; then, on data made and held on the workers before the
+    timings, ``repeats`` times the rounds of a fixed-length fit and a
+    default fit; and the round trip of no-op tasks."""
+    from distributed import wait
 
     from sksoftmax.dask import DataParallel
 
-    cluster, client = start_cluster(n_workers)
+    clusters = {n: start_cluster(n) for n in (1, 2)}
+    runs = {n: {"epoch_times": [], "compute_times": [], "fits": []} for n in clusters}
     try:
-        # First, while no chunk is in memory: the tasks of the fit make them.
-        lazy_fit = default_fit(DataParallel, X_lazy, y_lazy, X_test, y_test)
-        X, y = client.persist([X_lazy, y_lazy])
-        wait([X, y])
-        fixed = SoftmaxSGDClassifier(random_state=0, max_iter=TIMED_EPOCHS, tol=None)
-        with (
-            RoundRecorder() as epochs,
-            warnings.catch_warnings(),
-            get_task_stream(client) as stream,
-        ):
-            warnings.simplefilter("ignore")
-            DataParallel(fixed).fit(X, y)
-        fits = [default_fit(DataParallel, X, y, X_test, y_test) for _ in range(repeats)]
-        return {
-            "epoch_times": epochs.times,
-            "compute_times": replica_compute_times(stream.data, len(epochs.times)),
-            "state_bytes": epochs.state_bytes,
-            "fits": fits,
-            "lazy_fit": lazy_fit,
-            "round_trip": round_trip(client),
-        }
+        for n, (_, client) in clusters.items():
+            with client.as_current():  # while no chunk is in memory
+                runs[n]["lazy_fit"] = default_fit(
+                    DataParallel, X_lazy, y_lazy, X_test, y_test
+                )
+        data = {}
+        for n, (_, client) in clusters.items():
+            data[n] = client.persist([X_lazy, y_lazy])
+            wait(data[n])
+        for _ in range(repeats):
+            for n, (_, client) in clusters.items():
+                with client.as_current():
+                    fixed_length_rounds(DataParallel, client, *data[n], runs[n])
+                    runs[n]["fits"].append(
+                        default_fit(DataParallel, *data[n], X_test, y_test)
+                    )
+        for n, (_, client) in clusters.items():
+            runs[n]["round_trip"] = round_trip(client)
+        return runs
     finally:
-        client.close()
-        cluster.close()
+        for cluster, client in clusters.values():
+            client.close()
+            cluster.close()
+
+
+def fixed_length_rounds(DataParallel, client, X, y, run):
+    """The rounds of a fit of ``TIMED_EPOCHS`` epochs: their times on the
+    client, and the slowest replica's compute in each (Dask's task stream)."""
+    from distributed import get_task_stream
+
+    fixed = SoftmaxSGDClassifier(random_state=0, max_iter=TIMED_EPOCHS, tol=None)
+    with (
+        RoundRecorder() as epochs,
+        warnings.catch_warnings(),
+        get_task_stream(client) as stream,
+    ):
+        warnings.simplefilter("ignore")
+        DataParallel(fixed).fit(X, y)
+    run["epoch_times"] += epochs.times
+    run["compute_times"] += replica_compute_times(stream.data, len(epochs.times))
+    run["state_bytes"] = epochs.state_bytes
 
 
 def default_fit(DataParallel, X, y, X_test, y_test):
@@ -323,9 +344,7 @@ def main(argv=None):
     del X_train, y_train
 
     X_lazy, y_lazy = lazy_data(model, n_rows, chunk_rows)
-    runs = {
-        n: fit_on_cluster(n, X_lazy, y_lazy, X_test, y_test, repeats) for n in (1, 2)
-    }
+    runs = fit_on_clusters(X_lazy, y_lazy, X_test, y_test, repeats)
     report_two_against_one(runs, repeats, in_memory, memory_time, memory_accuracy)
 
     print("## More replicas: rounds and accuracy (simulated on 2 workers)\n")
@@ -362,10 +381,11 @@ def report_two_against_one(runs, repeats, in_memory, memory_time, memory_accurac
     print(markdown_table(["measure", "1 worker", "2 workers", "ratio", "target"], rows))
     print()
     print(
-        f"Epochs timed: the {TIMED_EPOCHS} rounds of a fit with "
-        f"max_iter={TIMED_EPOCHS}, tol=None; compute: the replica tasks' "
-        f"compute time in Dask's task stream. Default fits: {repeats} each, "
-        "median shown; their rounds: "
+        f"Epochs timed: the {TIMED_EPOCHS} rounds of each of {repeats} fits "
+        f"with max_iter={TIMED_EPOCHS}, tol=None, on each cluster; compute: "
+        "the replica tasks' compute time in Dask's task stream. Default fits: "
+        f"{repeats} on each cluster, median shown. Both clusters ran at once, "
+        "measured in turns. The rounds of the default fits: "
         f"{[f['rounds'] for f in runs[1]['fits']]} (1 worker), "
         f"{[f['rounds'] for f in runs[2]['fits']]} (2 workers). A round of "
         f"no-op tasks, one per worker, takes {seconds(runs[2]['round_trip'])} "
