@@ -157,7 +157,7 @@ def start_cluster(n_workers):
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     )
     client = Client(cluster)
     client.run(importlib.import_module, "sksoftmax.dask")  # not in the timings

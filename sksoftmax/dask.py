@@ -129,7 +129,7 @@ class DataParallel(ParallelPostFit):
     >>> from sksoftmax import SoftmaxSGDClassifier
     >>> from sksoftmax.dask import DataParallel
     >>> cluster = LocalCluster(n_workers=2, threads_per_worker=1,
-    ...                        host="127.0.0.1", dashboard_address=None)
+    ...                        host="127.0.0.1", dashboard_address="127.0.0.1:0")
     >>> client = Client(cluster)
     >>> X = da.random.RandomState(0).normal(size=(20_000, 4), chunks=5_000)
     >>> y = (X[:, 0] + X[:, 1] > 0).astype(int)
