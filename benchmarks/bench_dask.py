@@ -252,7 +252,7 @@ def replica_compute_times(tasks, n_rounds):
     from the task stream of a fit."""
     rounds = {}
     for task in tasks:
-        if "_train_replica" not in task["key"]:
+        if "train_replica" not in task["key"]:
             continue
         compute = [s for s in task["startstops"] if s["action"] == "compute"]
         start = min(s["start"] for s in compute)

@@ -148,7 +148,7 @@ def test_data_parallel_trains_on_every_worker_and_is_as_accurate_as_memory(clien
         model = DataParallel(SoftmaxSGDClassifier(random_state=0)).fit(X, y)
 
     # One replica per worker, each training at once on the partitions it holds.
-    replica_tasks = [t for t in task_stream.data if "_train_replica" in t["key"]]
+    replica_tasks = [t for t in task_stream.data if "train_replica" in t["key"]]
     assert model.n_replicas_ == 2
     assert {task["worker"] for task in replica_tasks} == set(client.nthreads())
     assert len(replica_tasks) == 2 * model.estimator_.n_iter_
