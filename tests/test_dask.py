@@ -520,3 +520,42 @@ def test_callbacks_are_refused(client):
     X, y = lazy_data(n_samples=400, seed=24)
     with pytest.raises(ValueError, match="callbacks"):
         DataParallel(estimator).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, weighted",
+    [({}, False), ({}, True), ({"fit_intercept": False}, True)],
+    ids=["unweighted", "weighted", "no_intercept"],
+)
+def test_eta0_auto_merged_from_partitions_equals_the_in_memory_estimate(
+    client, params, weighted
+):
+    # Up to the sample's size the rows are used whole: the moments merged
+    # from the partitions give the in-memory step sizes, to rounding.
+    X, y = lazy_data(n_samples=2000, seed=25)
+    weight = da.random.RandomState(1).uniform(0.2, 3.0, 2000, chunks=CHUNK_ROWS)
+    fit_params = {"sample_weight": weight} if weighted else {}
+    estimator = SoftmaxSGDClassifier(random_state=0, max_iter=1, tol=None, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = DataParallel(estimator).fit(X, y, **fit_params)
+        in_memory = clone(estimator).fit(
+            X.compute(),
+            y.compute(),
+            sample_weight=weight.compute() if weighted else None,
+        )
+    ours = model.estimator_._training_state.optimizer
+    theirs = in_memory._training_state.optimizer
+    assert ours.schedule.eta0 == pytest.approx(theirs.schedule.eta0, rel=1e-9)
+    assert ours.step_scales == pytest.approx(theirs.step_scales, rel=1e-9)
+
+
+def test_partitions_are_dealt_by_size_and_held_out_rows_shared():
+    deal = dask_parallel._deal_partitions
+    # 400 and 300 first, then each 100 to the replica with fewer rows.
+    assert deal(5, [100, 400, 100, 300, 100], 2) == [[1, 2], [0, 3, 4]]
+    assert deal(5, None, 2) == [[0, 2, 4], [1, 3]]
+    held_out = dask_parallel._held_out_rows([4] * 150, 0.1)
+    assert sum(held_out) == 60 and set(held_out) == {0, 1}
+    assert dask_parallel._held_out_rows([7, 0, 3], None) == [0, 0, 0]
+    assert dask_parallel._held_out_rows([7, 0, 3], 0.5) == [4, 0, 1]

@@ -134,3 +134,25 @@ def test_sampled_full_batch_step_rarely_above_exact_on_heavy_tailed_norms():
         ]
     )
     assert np.mean(sampled > 1.02 * exact) <= 0.05, sampled / exact
+
+
+def test_pareto_rows_keep_the_largest_positive_combination():
+    # What merges the worst row's curvature across partitions: any
+    # a * first + b * second (a, b >= 0) is largest on the rows kept.
+    rng = np.random.RandomState(0)
+    for trial in range(200):
+        n_rows = rng.randint(1, 300)
+        first = rng.exponential(size=n_rows)
+        second = rng.choice([0.5, 1.0, 2.0], n_rows) if trial % 2 else rng.rand(n_rows)
+        if trial % 5 == 0:  # ties
+            first, second = np.round(first, 1), np.round(second, 1)
+        rows = _step_size.pareto_rows(first, second)
+        assert len(rows) <= n_rows
+        for a, b in [(1, 0), (0, 1), (1, 1), (1e3, 1), (1, 1e3), (0.3, 2.0)]:
+            assert (a * first[rows] + b * second[rows]).max() == pytest.approx(
+                (a * first + b * second).max()
+            ), trial
+    # Unit weights leave one row: the largest norm.
+    norms = rng.exponential(size=10_000)
+    assert list(_step_size.pareto_rows(norms, np.ones(10_000))) == [np.argmax(norms)]
+    assert len(_step_size.pareto_rows(np.zeros(0), np.zeros(0))) == 0
