@@ -440,11 +440,8 @@ class SoftmaxSGDClassifier(
                 lambda coef, intercept: fitted_attributes(coef, intercept, classes),
             )
             result = run_epochs(
-                LocalEpochs(
-                    self._plan(X, y_encoded, sample_weight, state, train_rows),
-                    rng,
-                    train_rows,
-                    validation_rows,
+                self._epochs(
+                    X, y_encoded, sample_weight, state, rng, train_rows, validation_rows
                 ),
                 state,
                 max_epochs=self.max_iter,
@@ -535,10 +532,8 @@ class SoftmaxSGDClassifier(
                 n_epochs, loss_curve = self._n_epochs, list(self.loss_curve_)
             self._follow_calls(state, t, n_epochs, len(rows), X)
             result = run_epochs(
-                LocalEpochs(
-                    self._plan(X, y_encoded, sample_weight, state, rows),
-                    check_random_state(self.random_state),
-                    rows,
+                self._epochs(
+                    X, y_encoded, sample_weight, state, self.random_state, rows
                 ),
                 state,
                 max_epochs=1,
@@ -623,16 +618,19 @@ class SoftmaxSGDClassifier(
                 UserWarning,
             )
 
-    def _plan(self, X, y_encoded, sample_weight, state, rows):
-        return plan_run(
+    def _epochs(self, X, y_encoded, sample_weight, state, rng, rows, held_out=None):
+        """The epochs of a run on ``X[rows]`` (:class:`LocalEpochs`)."""
+        batch_size = self._batch_size(len(rows), X)
+        plan = plan_run(
             X,
             y_encoded,
             sample_weight,
             state,
             rows,
-            batch_size=self._batch_size(len(rows), X),
+            batch_size=batch_size,
             shuffle=self.shuffle,
         )
+        return LocalEpochs(plan, check_random_state(rng), rows, held_out)
 
     def _publish(self, classes, state, result, n_epochs, loss_curve, n_iter=None):
         """The fitted attributes of a finished run.

@@ -28,19 +28,22 @@ CHUNK_ROWS = 400
 TRUE_WEIGHTS = np.random.RandomState(0).normal(size=(N_FEATURES, len(CLASSES)))
 
 
+def local_cluster():
+    """Two worker processes of one thread on the loopback interface (the
+    dashboard too, at a free port)."""
+    return distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    )
+
+
 @pytest.fixture(scope="module")
 def client():
-    """A two-process cluster on the loopback interface, closed after the module."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    """A cluster of :func:`local_cluster`, closed after the module."""
+    with local_cluster() as cluster, distributed.Client(cluster) as client:
         yield client
 
 
@@ -193,16 +196,7 @@ def test_a_fit_does_not_depend_on_where_the_partitions_are(client, monkeypatch):
 
 def test_a_worker_killed_during_training_changes_nothing(monkeypatch):
     # A cluster of its own: one of its worker processes is killed mid-fit.
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        distributed.Client(cluster) as own_client,
-    ):
+    with local_cluster() as cluster, distributed.Client(cluster) as own_client:
         X, y = lazy_data(n_samples=8000, seed=7)
         estimator = SoftmaxSGDClassifier(random_state=0, max_iter=8, tol=None)
         undisturbed = DataParallel(estimator).fit(X, y)
