@@ -201,21 +201,23 @@ class DataParallel(ParallelPostFit):
         data = _ClusterData.load(
             client, X, y, sample_weight, self.n_replicas, seed=seed
         )
-        classes = data.find_classes(classes)
-        data.prepare(classes, params, seed)
-        state = _initial_state(data, params, classes, X.dtype)
-        rounds = _Rounds(data, params, seed)
-        result = run_epochs(
-            rounds,
-            state,
-            max_epochs=params["max_iter"],
-            t=0,
-            tol=params["tol"],
-            n_iter_no_change=params["n_iter_no_change"],
-            check_convergence=True,
-            verbose=params["verbose"],
-            start_objective=math.log(len(classes)),
-        )
+        try:
+            classes = data.find_classes(classes)
+            data.prepare(classes, params, seed)
+            state = _initial_state(data, params, classes, X.dtype)
+            result = run_epochs(
+                _Rounds(data, params, seed),
+                state,
+                max_epochs=params["max_iter"],
+                t=0,
+                tol=params["tol"],
+                n_iter_no_change=params["n_iter_no_change"],
+                check_convergence=True,
+                verbose=params["verbose"],
+                start_objective=math.log(len(classes)),
+            )
+        finally:
+            data.release()  # the partitions leave the workers' memory
         estimator._publish(classes, state, result, result.n_epochs, result.loss_curve)
         estimator.best_loss_ = result.best_loss
         estimator._publish_validation(result if params["early_stopping"] else None)
@@ -225,7 +227,6 @@ class DataParallel(ParallelPostFit):
         self.estimator_ = estimator
         self.classes_ = classes
         self.n_replicas_ = data.n_replicas
-        data.release()
         return self
 
     def _checked_estimator(self):
@@ -315,9 +316,6 @@ def _as_arrays(X, y, sample_weight):
                 f"{value.chunks[0]} against {X.chunks[0]}."
             )
     return feature_names, X, y, sample_weight
-
-
-# ------------------------------------------------------------ on the client
 
 
 class _ClusterData:
