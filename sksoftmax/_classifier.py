@@ -26,9 +26,9 @@ from sksoftmax._compat import (
 )
 from sksoftmax._engine import (
     LocalEpochs,
-    auto_batch_size,
     on_accelerator,
     plan_run,
+    resolve_batch_size,
     run_epochs,
     stall_patience,
     steps_per_epoch,
@@ -787,10 +787,7 @@ class SoftmaxSGDClassifier(
         return X, y_encoded.astype(np.intp, copy=False), classes, sample_weight
 
     def _batch_size(self, n_samples, X):
-        if self.batch_size == "auto":
-            return auto_batch_size(n_samples, on_accelerator(X))
-        # A larger batch is the full batch: never allocate buffers beyond the data.
-        return min(self.batch_size, n_samples)
+        return resolve_batch_size(self.batch_size, n_samples, on_accelerator(X))
 
     def _starting_point(self, classes, X, coef_init, intercept_init):
         """``coef_init`` and ``intercept_init``, from the previous fit where

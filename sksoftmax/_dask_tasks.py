@@ -213,8 +213,8 @@ def train_replica(plain_state, t, settings, *partitions):
         partition = partitions[position]
         if len(partition.train_rows) == 0:
             continue  # an empty partition, or all held out
-        if partition.plan is None or partition.plan[0] != settings["fit"]:
-            plan = plan_run(
+        if partition.plan is None:  # built once per fit (a partition is a fit's)
+            partition.plan = plan_run(
                 partition.X,
                 partition.y,
                 partition.sample_weight,
@@ -224,8 +224,7 @@ def train_replica(plain_state, t, settings, *partitions):
                 shuffle=settings["shuffle"],
                 mean_weight=settings["mean_weight"],
             )
-            partition.plan = (settings["fit"], plan)
-        plan = partition.plan[1]
+        plan = partition.plan
         rng = partition_rng(
             settings["seed"], partition.index, "shuffle", settings["round"]
         )
@@ -251,7 +250,7 @@ def partition_metrics(partition, coef, intercept, batch_size, held_out):
     if weight <= 0:
         return 0.0, 0.0, 0.0
     kernel = (
-        partition.plan[1].kernel
+        partition.plan.kernel
         if partition.plan is not None
         else MetricsKernel(partition.X, partition.y)
     )

@@ -149,6 +149,15 @@ def auto_batch_size(n_samples, on_accelerator):
     return max(1, min(batch_size, n_samples))
 
 
+def resolve_batch_size(batch_size, n_samples, on_accelerator):
+    """The estimator's ``batch_size`` for ``n_samples`` rows: "auto" (see
+    :func:`auto_batch_size`), or at most ``n_samples`` (a larger batch is
+    the full batch: no buffers beyond the data)."""
+    if batch_size == "auto":
+        return auto_batch_size(n_samples, on_accelerator)
+    return min(batch_size, n_samples)
+
+
 def steps_per_epoch(n_rows, batch_size, shuffle):
     steps = math.ceil(n_rows / batch_size)
     if shuffle == "blocks" and steps > 1:

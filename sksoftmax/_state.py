@@ -292,13 +292,16 @@ def build_training_state(
     return TrainingState(coef, intercept, optimizer, built_with)
 
 
-def _step_sizes(params, X, sample_weight, rows, batch_size, l2, random_state):
-    """``eta0`` and the intercept's step scale (see ``eta0="auto"``).
+def step_from_data(params):
+    """Whether the step size is estimated from the data: ``eta0="auto"``,
+    and "optimal", which ignores ``eta0`` as SGDClassifier's does and caps
+    its steps at that estimate."""
+    return params["eta0"] == "auto" or params["learning_rate"] == "optimal"
 
-    "optimal" ignores ``eta0``, as SGDClassifier's: it gets the bound of
-    ``eta0="auto"``, the cap of its steps.
-    """
-    if params["eta0"] != "auto" and params["learning_rate"] != "optimal":
+
+def _step_sizes(params, X, sample_weight, rows, batch_size, l2, random_state):
+    """``eta0`` and the intercept's step scale (see ``eta0="auto"``)."""
+    if not step_from_data(params):
         return float(params["eta0"]), 1.0
     # Held-out rows get zero weight rather than a copy of X.
     training_weight = np.zeros_like(sample_weight)

@@ -155,9 +155,15 @@ def balanced_class_weight(y_encoded, sample_weight, n_classes):
     scikit-learn's "balanced" weights on the weighted class counts (as
     LogisticRegression computes them; here for any scikit-learn version).
     A class whose rows all weigh 0 gets 0 (they carry no weight anyway)."""
-    counts = np.bincount(y_encoded, weights=sample_weight, minlength=n_classes)
+    return balanced_weights(
+        np.bincount(y_encoded, weights=sample_weight, minlength=n_classes)
+    )
+
+
+def balanced_weights(counts):
+    """:func:`balanced_class_weight` from the weight of each class."""
     with np.errstate(divide="ignore"):
-        weights = counts.sum() / (n_classes * counts)
+        weights = counts.sum() / (len(counts) * counts)
     weights[counts == 0] = 0.0
     return weights
 

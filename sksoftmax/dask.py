@@ -17,7 +17,7 @@ from numbers import Integral
 import numpy as np
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -34,12 +34,17 @@ from sksoftmax._dask_tasks import (
 )
 from sksoftmax._engine import (
     EpochSums,
-    auto_batch_size,
     merge_epoch_losses,
+    resolve_batch_size,
     run_epochs,
 )
 from sksoftmax._optim import make_penalty
-from sksoftmax._state import build_training_state, state_from_plain, state_to_plain
+from sksoftmax._state import (
+    build_training_state,
+    state_from_plain,
+    state_to_plain,
+    step_from_data,
+)
 from sksoftmax._step_size import (
     GRAM_MAX_FEATURES,
     RowMoments,
@@ -47,6 +52,7 @@ from sksoftmax._step_size import (
     step_sizes_from_sample,
 )
 from sksoftmax._validation import (
+    balanced_weights,
     check_label_types,
     check_parameters_together,
     initial_params,
@@ -358,7 +364,6 @@ class _ClusterData:
         self.n_features = self.summaries[0]["n_features"]
         self.sparse = self.summaries[0]["sparse"]
         self.seed = seed
-        self.fit_token = f"{seed}-{id(self)}"
         return self
 
     def find_classes(self, classes):
@@ -395,9 +400,7 @@ class _ClusterData:
             self.each(
                 row_moments,
                 self.partitions,
-                step_from_data=(
-                    params["eta0"] == "auto" or params["learning_rate"] == "optimal"
-                ),
+                step_from_data=step_from_data(params),
             )
         )
         self.weight = sum(moment["weight"] for moment in self.moments)
@@ -421,7 +424,7 @@ class _ClusterData:
 
     def step_sizes(self, params, batch_size, seed):
         """``eta0`` and the intercept's step scale (see ``eta0="auto"``)."""
-        if params["eta0"] != "auto" and params["learning_rate"] != "optimal":
+        if not step_from_data(params):
             return float(params["eta0"]), 1.0
         moments, total = self.moments, self.weight
         trace = sum(moment["weighted_trace"] for moment in moments) / total
@@ -567,21 +570,12 @@ def _class_factors(classes, summaries, class_weight):
             known = index < len(classes)
             known[known] &= classes[index[known]] == summary["labels"][known]
             np.add.at(counts, index[known], summary["label_weights"][known])
-        with np.errstate(divide="ignore"):
-            factors = counts.sum() / (len(classes) * counts)
-        factors[counts == 0] = 0.0
-        return factors
-    from sklearn.utils import compute_class_weight
-
+        return balanced_weights(counts)
     return compute_class_weight(class_weight, classes=classes, y=classes)
 
 
 def _initial_state(data, params, classes, dtype):
-    batch_size = (
-        auto_batch_size(data.n_train, False)
-        if params["batch_size"] == "auto"
-        else min(params["batch_size"], data.n_train)
-    )
+    batch_size = resolve_batch_size(params["batch_size"], data.n_train, False)
     data.batch_size = batch_size
     dtype = np.float32 if dtype == np.float32 else np.float64
     coef, intercept = initial_params(
@@ -614,16 +608,12 @@ class _Rounds:
         self.n_rows, self.x_max_abs = data.n_train, data.max_abs
         self.has_validation = bool(params["early_stopping"])
         self.settings = {
-            "fit": data.fit_token,
             "seed": seed,
             "batch_size": data.batch_size,
             "shuffle": bool(params["shuffle"]),
             "mean_weight": data.weight / data.n_train,
             "round": 0,
         }
-        self.rows = [
-            sum(data.moments[i]["n_train"] for i in group) for group in data.groups
-        ]
 
     def threads(self):
         return nullcontext()
